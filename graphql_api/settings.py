@@ -1,0 +1,122 @@
+"""Typed settings, read once from the environment and validated at startup."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that show a secret or URL was copied from an example and never set.
+_PLACEHOLDERS = ("changeme", "change-me", "placeholder", "example", "secret", "todo", "xxx")
+MIN_HS256_SECRET_BYTES = 32
+
+
+class AppEnv(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or unsafe; the message names the variable."""
+
+
+def _is_placeholder(value: str) -> bool:
+    lowered = value.strip().lower()
+    return not lowered or any(p == lowered or lowered.startswith(p) for p in _PLACEHOLDERS)
+
+
+class Settings(BaseSettings):
+    """Every environment variable the service reads (see README.md)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    app_env: AppEnv = AppEnv.DEVELOPMENT
+    dynamodb_table: str | None = None
+    s3_bucket: str | None = None
+    aws_region: str = "us-east-1"
+    aws_endpoint_url_dynamodb: str | None = None
+    aws_endpoint_url_s3: str | None = None
+    redis_url: str | None = None
+    jwt_hs256_secret: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwt_cognito_client_id: str | None = None
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=60)
+    cors_origins: str = ""
+    # Signs pagination cursors and invitation links; must be shared by all replicas.
+    cursor_secret: str | None = None
+    graphiql: bool | None = None
+    introspection: bool | None = None
+    max_body_bytes: int = 1_000_000
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 4_000
+    log_level: str = "INFO"
+
+    @property
+    def embedded(self) -> bool:
+        """True when no table is configured: moto in-process, memory broadcast."""
+        return self.dynamodb_table is None
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env is AppEnv.PRODUCTION
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else not self.is_production
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.introspection if self.introspection is not None else not self.is_production
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.jwt_hs256_secret is not None and (
+            len(self.jwt_hs256_secret.encode()) < MIN_HS256_SECRET_BYTES
+        ):
+            raise SettingsError(
+                f"JWT_HS256_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes"
+            )
+        if self.is_production:
+            self._check_production()
+        return self
+
+    def _check_production(self) -> None:
+        if self.embedded:
+            raise SettingsError("DYNAMODB_TABLE is required in production (no embedded mode)")
+        if not self.s3_bucket:
+            raise SettingsError("S3_BUCKET is required in production")
+        if self.jwt_hs256_secret:
+            raise SettingsError("JWT_HS256_SECRET must not be set in production (use JWKS)")
+        required = {
+            "JWT_JWKS_URL": self.jwt_jwks_url,
+            "JWT_ISSUER": self.jwt_issuer,
+            "REDIS_URL": self.redis_url,
+            "CURSOR_SECRET": self.cursor_secret,
+        }
+        if not self.jwt_cognito_client_id:
+            required["JWT_AUDIENCE"] = self.jwt_audience
+        for name, value in required.items():
+            if not value:
+                raise SettingsError(f"{name} is required in production")
+            if _is_placeholder(value):
+                raise SettingsError(f"{name} has a placeholder value")
+        if self.cursor_secret and len(self.cursor_secret.encode()) < MIN_HS256_SECRET_BYTES:
+            raise SettingsError(f"CURSOR_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes")
+        if self.jwt_jwks_url and not self.jwt_jwks_url.startswith("https://"):
+            raise SettingsError("JWT_JWKS_URL must be an https:// URL in production")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own `Settings`)."""
+    return Settings()
