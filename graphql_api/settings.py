@@ -11,6 +11,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Values that show a secret or URL was copied from an example and never set.
 _PLACEHOLDERS = ("changeme", "change-me", "placeholder", "example", "secret", "todo", "xxx")
 MIN_HS256_SECRET_BYTES = 32
+# Development/test only (production refuses HS256 altogether).
+DEV_HS256_SECRET = "development-only-hs256-secret-not-for-production"
+DEV_ISSUER = "graphql-api-dev"
+DEV_AUDIENCE = "graphql-api"
 
 
 class AppEnv(StrEnum):
@@ -78,14 +82,28 @@ class Settings(BaseSettings):
     def introspection_enabled(self) -> bool:
         return self.introspection if self.introspection is not None else not self.is_production
 
+    def jwt_params(self) -> dict[str, str | None]:
+        """Effective JWT settings: development and test fall back to a local HS256 setup."""
+        secret = self.jwt_hs256_secret
+        if not self.is_production and not secret and not self.jwt_jwks_url:
+            secret = DEV_HS256_SECRET
+        return {
+            "hs256_secret": secret,
+            "jwks_url": self.jwt_jwks_url,
+            "issuer": self.jwt_issuer or (None if self.is_production else DEV_ISSUER),
+            "audience": self.jwt_audience or (None if self.is_production else DEV_AUDIENCE),
+            "cognito_client_id": self.jwt_cognito_client_id,
+        }
+
+    def effective_cursor_secret(self) -> str:
+        return self.cursor_secret or self.jwt_hs256_secret or DEV_HS256_SECRET
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.jwt_hs256_secret is not None and (
             len(self.jwt_hs256_secret.encode()) < MIN_HS256_SECRET_BYTES
         ):
-            raise SettingsError(
-                f"JWT_HS256_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes"
-            )
+            raise SettingsError(f"JWT_HS256_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes")
         if self.is_production:
             self._check_production()
         return self

@@ -43,6 +43,9 @@ class StoreConfig:
     region: str
     dynamodb_endpoint: str | None = None
     s3_endpoint: str | None = None
+    # Only for the embedded default and tests (moto); real AWS uses the default chain.
+    access_key: str | None = None
+    secret_key: str | None = None
 
 
 @dataclass
@@ -77,7 +80,9 @@ class Store:
         self.config = config
         self.table = config.table
         self._stack = AsyncExitStack()
-        self._session = aioboto3.Session()
+        self._session = aioboto3.Session(
+            aws_access_key_id=config.access_key, aws_secret_access_key=config.secret_key
+        )
         self.dynamodb: Any = None
         self.s3: Any = None
 
@@ -128,6 +133,16 @@ class Store:
         )
         return True
 
+    async def create_bucket(self) -> None:
+        """Create the bucket when missing (embedded mode and tests)."""
+        try:
+            await self.s3.head_bucket(Bucket=self.config.bucket)
+        except Exception:
+            kwargs: dict[str, Any] = {"Bucket": self.config.bucket}
+            if self.config.region != "us-east-1":
+                kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self.config.region}
+            await self.s3.create_bucket(**kwargs)
+
     async def describe_table(self) -> dict[str, Any]:
         return await self._call("DescribeTable", TableName=self.table)
 
@@ -170,7 +185,10 @@ class Store:
 
     async def delete(self, key: Key, condition: str | None = None) -> None:
         await self._call(
-            "DeleteItem", TableName=self.table, Key=serialize(dict(key)), **_expr(condition, None, None)
+            "DeleteItem",
+            TableName=self.table,
+            Key=serialize(dict(key)),
+            **_expr(condition, None, None),
         )
 
     # queries --------------------------------------------------------------
@@ -242,9 +260,7 @@ class Store:
         unique = list({(k["pk"], k["sk"]): k for k in keys}.values())
         for start in range(0, len(unique), BATCH_GET_LIMIT):
             chunk = unique[start : start + BATCH_GET_LIMIT]
-            request: dict[str, Any] = {
-                self.table: {"Keys": [serialize(dict(k)) for k in chunk]}
-            }
+            request: dict[str, Any] = {self.table: {"Keys": [serialize(dict(k)) for k in chunk]}}
             for attempt in range(MAX_UNPROCESSED_ROUNDS):
                 res = await self._call("BatchGetItem", RequestItems=request)
                 for raw in res.get("Responses", {}).get(self.table, []):

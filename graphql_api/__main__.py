@@ -1,0 +1,126 @@
+"""Command line: serve, create-tables, export-schema, mint-token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from typing import Any
+
+from graphql_api.settings import Settings, SettingsError
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except (SettingsError, ValueError) as exc:
+        sys.exit(f"configuration error: {exc}")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from graphql_api.app import create_app
+    from graphql_api.context import Resources
+
+    settings = _settings()
+    started = time.perf_counter()
+
+    def on_ready(resources: Resources, demo: Any) -> None:
+        base = f"http://{args.host}:{args.port}"
+        lines = [f"GraphQL API ready in {time.perf_counter() - started:.2f}s: {base}/graphql"]
+        if settings.graphiql_enabled:
+            lines.append(f"GraphiQL: open {base}/graphql in a browser")
+        if demo is not None:
+            org_id, users = demo
+            lines += [
+                "",
+                "EMBEDDED MODE: DynamoDB and S3 run in memory (moto); all data is lost on exit.",
+                f"Demo organization id: {org_id}",
+                "Demo tokens (header  Authorization: Bearer <token>):",
+            ]
+            lines += [f"  {u.role.value:<8} {u.email:<22} {u.token}" for u in users]
+        print("\n".join(lines), flush=True)
+
+    app = create_app(settings, on_ready=on_ready)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level.lower(),
+        ws_per_message_deflate=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def cmd_create_tables(args: argparse.Namespace) -> None:
+    from graphql_api.store.client import Store, StoreConfig
+
+    settings = _settings()
+    if settings.embedded:
+        sys.exit("create-tables needs DYNAMODB_TABLE (the embedded default creates its own)")
+
+    async def run() -> None:
+        store = Store(
+            StoreConfig(
+                table=settings.dynamodb_table or "",
+                bucket=settings.s3_bucket or "",
+                region=settings.aws_region,
+                dynamodb_endpoint=settings.aws_endpoint_url_dynamodb,
+                s3_endpoint=settings.aws_endpoint_url_s3,
+            )
+        )
+        await store.open()
+        try:
+            created = await store.create_table()
+            print(f"table {settings.dynamodb_table}: {'created' if created else 'exists'}")
+            if args.bucket and settings.s3_bucket:
+                await store.create_bucket()
+                print(f"bucket {settings.s3_bucket}: ready")
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+
+
+def cmd_export_schema(args: argparse.Namespace) -> None:
+    from graphql_api.schema import schema_sdl
+
+    sys.stdout.write(schema_sdl())
+
+
+def cmd_mint_token(args: argparse.Namespace) -> None:
+    from graphql_api.embedded import demo_token
+
+    settings = _settings()
+    if settings.is_production:
+        sys.exit("mint-token is for development and test only")
+    print(demo_token(settings, args.sub, args.email, args.name or args.email.split("@")[0]))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m graphql_api")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API (embedded default when unconfigured)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
+    tables = sub.add_parser("create-tables", help="create the DynamoDB table (and bucket)")
+    tables.add_argument("--bucket", action="store_true", help="also create S3_BUCKET")
+    tables.set_defaults(func=cmd_create_tables)
+    export = sub.add_parser("export-schema", help="print the schema SDL")
+    export.set_defaults(func=cmd_export_schema)
+    mint = sub.add_parser("mint-token", help="an HS256 token (development/test only)")
+    mint.add_argument("--sub", required=True)
+    mint.add_argument("--email", required=True)
+    mint.add_argument("--name")
+    mint.set_defaults(func=cmd_mint_token)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

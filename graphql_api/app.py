@@ -1,0 +1,163 @@
+"""ASGI assembly: resources opened in the lifespan, routes, middleware."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+
+from graphql_api.auth.jwt import TokenVerifier
+from graphql_api.context import Resources
+from graphql_api.embedded import (
+    EMBEDDED_BUCKET,
+    EMBEDDED_CREDENTIALS,
+    EMBEDDED_TABLE,
+    EmbeddedAws,
+    seed_demo,
+)
+from graphql_api.limits import LimitConfig
+from graphql_api.metrics import REGISTRY
+from graphql_api.middleware import BodySizeLimit, RequestMetrics
+from graphql_api.realtime.broadcast import EventHub
+from graphql_api.schema import build_schema
+from graphql_api.settings import Settings, get_settings
+from graphql_api.store.client import Store, StoreConfig
+from graphql_api.store.pagination import CursorCodec
+from graphql_api.view import GraphQLView
+
+log = logging.getLogger("graphql_api")
+
+# Called with (resources, demo org id, demo users) once the embedded default is seeded.
+StartupHook = Callable[[Resources, Any], None]
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings, *, seed: bool = True) -> AsyncIterator[Resources]:
+    """Open the store, the broadcast hub and the token verifier; close them on exit."""
+    async with AsyncExitStack() as stack:
+        store_config = StoreConfig(
+            table=settings.dynamodb_table or EMBEDDED_TABLE,
+            bucket=settings.s3_bucket or EMBEDDED_BUCKET,
+            region=settings.aws_region,
+            dynamodb_endpoint=settings.aws_endpoint_url_dynamodb,
+            s3_endpoint=settings.aws_endpoint_url_s3,
+        )
+        if settings.embedded:
+            aws = EmbeddedAws()
+            endpoint = await asyncio.to_thread(aws.start)
+            stack.callback(aws.stop)
+            store_config = StoreConfig(
+                table=EMBEDDED_TABLE,
+                bucket=EMBEDDED_BUCKET,
+                region=settings.aws_region,
+                dynamodb_endpoint=endpoint,
+                s3_endpoint=endpoint,
+                access_key=EMBEDDED_CREDENTIALS[0],
+                secret_key=EMBEDDED_CREDENTIALS[1],
+            )
+        store = Store(store_config)
+        await store.open()
+        stack.push_async_callback(store.close)
+        if settings.embedded:
+            await store.create_table()
+            await store.create_bucket()
+
+        hub = EventHub(settings.redis_url or "memory://")
+        await hub.connect()
+        stack.push_async_callback(hub.disconnect)
+
+        params = settings.jwt_params()
+        verifier = TokenVerifier(
+            hs256_secret=params["hs256_secret"],
+            jwks_url=params["jwks_url"],
+            issuer=params["issuer"],
+            audience=params["audience"],
+            cognito_client_id=params["cognito_client_id"],
+            leeway=settings.jwt_leeway_seconds,
+        )
+        stack.push_async_callback(verifier.aclose)
+
+        resources = Resources(
+            settings=settings,
+            store=store,
+            hub=hub,
+            cursors=CursorCodec(settings.effective_cursor_secret()),
+            verifier=verifier,
+        )
+        if settings.embedded and seed:
+            resources.extras["demo"] = await seed_demo(resources)
+        yield resources
+
+
+def create_app(
+    settings: Settings | None = None, *, on_ready: StartupHook | None = None
+) -> Starlette:
+    """The ASGI application. `on_ready` runs after startup (serve prints tokens there)."""
+    settings = settings or get_settings()
+    schema = build_schema(
+        LimitConfig(
+            max_depth=settings.max_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+            introspection=settings.introspection_enabled,
+        )
+    )
+    view = GraphQLView(schema, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_resources(settings) as resources:
+            view.resources = resources
+            app.state.resources = resources
+            if on_ready is not None:
+                on_ready(resources, resources.extras.get("demo"))
+            yield
+            view.resources = None
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        resources: Resources = request.app.state.resources
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(resources.store.describe_table(), 3)
+            checks["dynamodb"] = "ok"
+        except Exception as exc:
+            checks["dynamodb"] = f"failing: {type(exc).__name__}"
+        if settings.redis_url:
+            ok = await resources.hub.ping()
+            checks["redis"] = "ok" if ok else "failing"
+        ready = all(v == "ok" for v in checks.values())
+        failing = [k for k, v in checks.items() if v != "ok"]
+        return JSONResponse(
+            {"status": "ready" if ready else "unavailable", "checks": checks, "failing": failing},
+            status_code=200 if ready else 503,
+        )
+
+    async def metrics(request: Request) -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+        ],
+        middleware=[
+            Middleware(RequestMetrics),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,118 @@
+"""The per-request (or per-WebSocket-operation) context every resolver receives."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from strawberry.dataloader import DataLoader
+
+from graphql_api.auth.principal import Principal
+from graphql_api.errors import AppError, ErrorCode
+from graphql_api.rbac.roles import Role
+from graphql_api.settings import Settings
+from graphql_api.store import keys
+from graphql_api.store.client import Store
+from graphql_api.store.codec import Item
+from graphql_api.store.loaders import ItemKey, as_item_key, item_loader
+from graphql_api.store.pagination import CursorCodec
+
+if TYPE_CHECKING:
+    from graphql_api.auth.jwt import TokenVerifier
+    from graphql_api.realtime.broadcast import EventHub
+
+
+@dataclass
+class Resources:
+    """Process-wide resources opened in the app's lifespan."""
+
+    settings: Settings
+    store: Store
+    hub: EventHub
+    cursors: CursorCodec
+    verifier: TokenVerifier
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """What resolvers see as `info.context`."""
+
+    resources: Resources
+    principal: Principal | None = None
+    auth_error: str | None = None
+    request: Any = None
+    response: Any = None
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    connection_params: dict[str, Any] | None = None
+    loader: DataLoader[ItemKey, Item | None] = field(init=False)
+    _roles: dict[str, Role | None] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.loader = item_loader(self.resources.store)
+
+    @property
+    def settings(self) -> Settings:
+        return self.resources.settings
+
+    @property
+    def store(self) -> Store:
+        return self.resources.store
+
+    @property
+    def hub(self) -> EventHub:
+        return self.resources.hub
+
+    @property
+    def cursors(self) -> CursorCodec:
+        return self.resources.cursors
+
+    def fresh(self) -> Context:
+        """A copy with empty caches (each subscription event executes with fresh data)."""
+        return Context(
+            resources=self.resources,
+            principal=self.principal,
+            auth_error=self.auth_error,
+            request=self.request,
+            response=self.response,
+            request_id=self.request_id,
+        )
+
+    async def load(self, key: keys.Key) -> Item | None:
+        return await self.loader.load(as_item_key(key))
+
+    async def load_many(self, key_list: list[keys.Key]) -> list[Item | None]:
+        return list(await self.loader.load_many([as_item_key(k) for k in key_list]))
+
+    def forget(self, key: keys.Key) -> None:
+        """Drop a cached item after this request changed it."""
+        with contextlib.suppress(KeyError):
+            self.loader.clear(as_item_key(key))
+
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise AppError(ErrorCode.UNAUTHENTICATED, self.auth_error or "Authentication required")
+        return self.principal
+
+    @property
+    def user_id(self) -> str:
+        return self.require_principal().id
+
+    async def role_in(self, org_id: str) -> Role | None:
+        """The caller's role in an org (membership from DynamoDB, cached for the request)."""
+        principal = self.principal
+        if principal is None:
+            return None
+        if principal.is_api_key:
+            return principal.api_key_role if principal.api_key_org == org_id else None
+        if org_id not in self._roles:
+            item = await self.load(keys.member(org_id, principal.id))
+            self._roles[org_id] = Role(item["role"]) if item else None
+        return self._roles[org_id]
+
+    def forget_role(self, org_id: str) -> None:
+        self._roles.pop(org_id, None)
+        if self.principal is not None:
+            self.forget(keys.member(org_id, self.principal.id))

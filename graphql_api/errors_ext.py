@@ -1,0 +1,72 @@
+"""Error shaping: every error leaves with a contract code; unexpected ones are masked.
+
+`AppError`s keep their message and extensions. Parse, validation and variable errors are
+BAD_USER_INPUT unless a limit set QUERY_TOO_COMPLEX. Anything else becomes
+INTERNAL_SERVER_ERROR carrying the request id, and is logged with the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from graphql_api.errors import AppError, ErrorCode
+
+log = logging.getLogger("graphql_api.errors")
+CODES = frozenset(c.value for c in ErrorCode)
+
+
+def is_expected(error: GraphQLError) -> bool:
+    original = error.original_error
+    if isinstance(original, AppError):
+        return True
+    if original is None:
+        return True
+    code = (error.extensions or {}).get("code")
+    return isinstance(original, GraphQLError) and code in CODES
+
+
+def shape_error(error: GraphQLError, request_id: str) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, AppError):
+        extensions: dict[str, Any] = original.to_extensions()
+        message = original.message
+    elif is_expected(error):
+        extensions = dict(error.extensions or {})
+        if extensions.get("code") not in CODES:
+            extensions["code"] = ErrorCode.BAD_USER_INPUT.value
+        message = error.message
+    else:
+        extensions = {"code": ErrorCode.INTERNAL_SERVER_ERROR.value, "requestId": request_id}
+        message = "Internal server error"
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )
+
+
+def log_unexpected(errors: list[GraphQLError], request_id: str) -> None:
+    for error in errors:
+        if not is_expected(error):
+            log.error(
+                "unexpected error (request %s): %s",
+                request_id,
+                error.message,
+                exc_info=error.original_error,
+            )
+
+
+class ShapeErrors(MaskErrors):
+    """MaskErrors that also assigns contract codes."""
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        ctx = self.execution_context.context
+        request_id = getattr(ctx, "request_id", "-")
+        return [shape_error(e, request_id) for e in errors]

@@ -1,0 +1,64 @@
+"""The merged schema: every domain's Query, Mutation and Subscription, plus extensions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext, Info
+
+from graphql_api.common.node import resolve_node
+from graphql_api.common.types import SCALAR_MAP, Node
+from graphql_api.context import Context
+from graphql_api.errors_ext import ShapeErrors, log_unexpected
+from graphql_api.limits import CachedDocument, DocumentCache, LimitConfig
+from graphql_api.orgs import schema as orgs_schema
+from graphql_api.users import schema as users_schema
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Any object by its global ID (tenant-checked).")
+    async def node(self, info: Info[Context, Any], id: strawberry.ID) -> Node:
+        result: Node = await resolve_node(info.context, id)
+        return result
+
+
+Query = merge_types("Query", (users_schema.Query, orgs_schema.Query, NodeQuery))
+Mutation = merge_types("Mutation", (orgs_schema.Mutation,))
+
+
+class AppSchema(strawberry.Schema):
+    """Logs unexpected errors with the request id before they are masked."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        ctx = execution_context.context if execution_context else None
+        log_unexpected(errors, getattr(ctx, "request_id", "-"))
+
+
+def build_schema(limits: LimitConfig | None = None) -> AppSchema:
+    """A schema whose parse/validate cache and limits are fixed for the process."""
+    limits = limits or LimitConfig()
+    # A subclass per schema, so each schema keeps its own cache and rules.
+    cached: type[CachedDocument] = type("CachedDocumentForSchema", (CachedDocument,), {})
+    schema = AppSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[cached, ShapeErrors],
+        config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
+    )
+    cached.cache = DocumentCache(
+        schema._schema, limits, (MaybeNullValidationRule, OneOfInputValidationRule)
+    )
+    return schema
+
+
+def schema_sdl() -> str:
+    return build_schema().as_str() + "\n"
