@@ -44,6 +44,8 @@ class LimitConfig:
     max_tokens: int = 4000
     introspection: bool = True
     cache_size: int = 1000
+    # Longer texts are parsed every time: keeps the cache's memory bounded (size x this).
+    max_cached_query_chars: int = 50_000
 
 
 def _limit_error(message: str, node: Any = None, **ext: Any) -> GraphQLError:
@@ -146,15 +148,24 @@ class DocumentCache:
         try:
             document = parse(query, max_tokens=self.config.max_tokens)
         except GraphQLError as exc:
-            if "token limit" in exc.message:
+            # graphql-core: "Document contains more than N tokens. Parsing aborted."
+            if "tokens. Parsing aborted" in exc.message:
                 exc = _limit_error(exc.message, limit=self.config.max_tokens)
             entry = (None, [exc])
         else:
             entry = (document, validate(self.schema, document, self.rules))
+        if len(query) > self.config.max_cached_query_chars:
+            return entry
         self._entries[query] = entry
         if len(self._entries) > self.config.cache_size:
             self._entries.popitem(last=False)
         return entry
+
+
+# Stands in for a query that did not parse. An exception raised from `on_parse` would escape
+# Strawberry's operation hooks (no error shaping, no contract code), so a parse failure is
+# reported as this placeholder's validation result instead.
+_UNPARSABLE = parse("{ __typename }")
 
 
 class CachedDocument(SchemaExtension):
@@ -166,9 +177,7 @@ class CachedDocument(SchemaExtension):
         ec = self.execution_context
         assert ec.query is not None
         document, errors = self.cache.get(ec.query)
-        if document is None:
-            raise errors[0]
-        ec.graphql_document = document
+        ec.graphql_document = document if document is not None else _UNPARSABLE
         # Validation errors are stored now; on_validate hands them over.
         self._errors = errors
         yield

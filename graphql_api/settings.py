@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 
@@ -10,6 +11,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that show a secret or URL was copied from an example and never set.
 _PLACEHOLDERS = ("changeme", "change-me", "placeholder", "example", "secret", "todo", "xxx")
+# Words that mark a template anywhere in a value ("https://issuer.example.com", "your-tenant").
+_PLACEHOLDER_WORDS = frozenset(
+    {"changeme", "placeholder", "example", "todo", "fixme", "your", "dummy", "replace"}
+)
 MIN_HS256_SECRET_BYTES = 32
 # Development/test only (production refuses HS256 altogether).
 DEV_HS256_SECRET = "development-only-hs256-secret-not-for-production"
@@ -29,7 +34,14 @@ class SettingsError(ValueError):
 
 def _is_placeholder(value: str) -> bool:
     lowered = value.strip().lower()
-    return not lowered or any(p == lowered or lowered.startswith(p) for p in _PLACEHOLDERS)
+    if not lowered or any(p == lowered or lowered.startswith(p) for p in _PLACEHOLDERS):
+        return True
+    if "<" in lowered or ">" in lowered or value.strip() == DEV_HS256_SECRET:
+        return True
+    words = {w for w in re.split(r"[^a-z0-9]+", lowered) if w}
+    if "changeme" in re.sub(r"[^a-z0-9]", "", lowered):
+        return True
+    return bool(words & _PLACEHOLDER_WORDS) or any(re.fullmatch(r"x{3,}", w) for w in words)
 
 
 class Settings(BaseSettings):
@@ -60,6 +72,17 @@ class Settings(BaseSettings):
     max_aliases: int = 30
     max_tokens: int = 4_000
     log_level: str = "INFO"
+    # WebSockets (DESIGN.md "Security"): close 4408 when connection_init is late.
+    ws_init_timeout_seconds: float = Field(default=10.0, gt=0, le=10)
+    ws_keepalive_seconds: float = Field(default=15.0, gt=0)
+    ws_max_message_bytes: int = Field(default=65_536, ge=1_024)
+    max_subscriptions_per_connection: int = Field(default=50, ge=1)
+    # Events a subscription may fall behind before it is dropped as a slow consumer.
+    subscription_queue_size: int = Field(default=256, ge=1)
+    # A replica refreshes its presence entries every heartbeat; others drop them after the
+    # timeout (at most 30 s after the replica died).
+    presence_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    presence_timeout_seconds: float = Field(default=30.0, gt=0, le=30)
 
     @property
     def embedded(self) -> bool:
@@ -104,6 +127,8 @@ class Settings(BaseSettings):
             len(self.jwt_hs256_secret.encode()) < MIN_HS256_SECRET_BYTES
         ):
             raise SettingsError(f"JWT_HS256_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes")
+        if self.presence_heartbeat_seconds * 2 > self.presence_timeout_seconds:
+            raise SettingsError("PRESENCE_HEARTBEAT_SECONDS must be at most half the timeout")
         if self.is_production:
             self._check_production()
         return self
