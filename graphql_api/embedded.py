@@ -6,6 +6,7 @@ and is lost when the process exits.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from moto.server import ThreadedMotoServer
@@ -32,6 +33,8 @@ class EmbeddedAws:
         self.endpoint = ""
 
     def start(self) -> str:
+        # moto's werkzeug server logs every request; the API's own logs are what matter here.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
