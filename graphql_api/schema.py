@@ -11,6 +11,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
+from strawberry.types.base import get_object_definition
 
 from graphql_api.common.node import resolve_node
 from graphql_api.common.types import SCALAR_MAP, Node
@@ -31,6 +32,10 @@ class NodeQuery:
 
 Query = merge_types("Query", (users_schema.Query, orgs_schema.Query, NodeQuery))
 Mutation = merge_types("Mutation", (orgs_schema.Mutation,))
+
+# merge_types takes no description; the root types are documented like every other type.
+for _root, _doc in ((Query, "Reads: the caller, organizations, any node."), (Mutation, "Changes.")):
+    get_object_definition(_root, strict=True).description = _doc
 
 
 class AppSchema(strawberry.Schema):
