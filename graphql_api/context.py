@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
+import itertools
+import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +24,16 @@ from graphql_api.store.pagination import CursorCodec
 if TYPE_CHECKING:
     from graphql_api.auth.jwt import TokenVerifier
     from graphql_api.realtime.broadcast import EventHub
+
+
+def _request_id_source() -> Iterator[str]:
+    # A random per-process prefix and a counter: unique across replicas, and far cheaper
+    # than a uuid4 per request on the hot path.
+    prefix = secrets.token_hex(4)
+    return (f"{prefix}{n:08x}" for n in itertools.count(1))
+
+
+_request_ids = _request_id_source()
 
 
 @dataclass
@@ -45,13 +57,17 @@ class Context:
     auth_error: str | None = None
     request: Any = None
     response: Any = None
-    request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    request_id: str = field(default_factory=lambda: next(_request_ids))
     connection_params: dict[str, Any] | None = None
-    loader: DataLoader[ItemKey, Item | None] = field(init=False)
+    _loader: DataLoader[ItemKey, Item | None] | None = field(default=None, init=False)
     _roles: dict[str, Role | None] = field(default_factory=dict, init=False)
 
-    def __post_init__(self) -> None:
-        self.loader = item_loader(self.resources.store)
+    @property
+    def loader(self) -> DataLoader[ItemKey, Item | None]:
+        # Created on first use: most operations that touch no item never pay for it.
+        if self._loader is None:
+            self._loader = item_loader(self.resources.store)
+        return self._loader
 
     @property
     def settings(self) -> Settings:
