@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     cursor_secret: str | None = None
     graphiql: bool | None = None
     introspection: bool | None = None
+    # Persisted queries: when required, users (not only API keys) may run only operations of
+    # the first-party manifest (an Apollo persisted-query manifest file) - no free-form ones.
+    require_safelist: bool | None = None
+    safelist_manifest: str | None = None
+    apq_ttl_seconds: int = Field(default=86_400, ge=60)
+    apq_max_entries: int = Field(default=10_000, ge=1)
     max_body_bytes: int = 1_000_000
     max_depth: int = 12
     max_aliases: int = 30
@@ -104,6 +110,11 @@ class Settings(BaseSettings):
     @property
     def introspection_enabled(self) -> bool:
         return self.introspection if self.introspection is not None else not self.is_production
+
+    @property
+    def safelist_required(self) -> bool:
+        """Off by default everywhere; production turns it on with REQUIRE_SAFELIST=true."""
+        return bool(self.require_safelist)
 
     def jwt_params(self) -> dict[str, str | None]:
         """Effective JWT settings: development and test fall back to a local HS256 setup."""

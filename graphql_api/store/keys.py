@@ -37,6 +37,11 @@ Organizations (every org-scoped partition key starts with ORG#<oid>)
   api key lookup (global) .... APIKEY#<prefix> / APIKEY
   persisted operation ........ ORG#<oid> / PQ#<client>#<opId>
   idempotency record ......... IDEM#<principal>#<key> / IDEM
+  persisted query manifest ... ORG#<oid> / PQMANIFEST#<client>          (head: current manifestId)
+      an org's manifests ..... ORG#<oid> / begins_with PQMANIFEST#
+  manifest operation ......... ORG#<oid> / PQOP#<client>#<manifestId>#<opId>
+      (one set per registration, so a new manifest replaces the old one atomically by
+      switching the head; a registration's set: begins_with PQOP#<client>#<manifestId>#)
 """
 
 from __future__ import annotations
@@ -291,3 +296,18 @@ def persisted_operations_prefix(client: str) -> str:
 
 def idempotency(principal: str, key: str) -> Key:
     return _k(f"IDEM#{principal}#{key}", "IDEM")
+
+
+def persisted_manifest(org_id: str, client: str) -> Key:
+    return _k(org_pk(org_id), f"PQMANIFEST#{client}")
+
+
+PERSISTED_MANIFEST_PREFIX = "PQMANIFEST#"
+
+
+def manifest_operation(org_id: str, client: str, manifest_id: str, op_id: str) -> Key:
+    return _k(org_pk(org_id), f"PQOP#{client}#{manifest_id}#{op_id}")
+
+
+def manifest_operations_prefix(client: str, manifest_id: str) -> str:
+    return f"PQOP#{client}#{manifest_id}#"

@@ -1,0 +1,1 @@
+"""Persisted queries: automatic persisted queries (APQ) and persisted-query manifests."""
