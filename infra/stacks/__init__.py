@@ -1,0 +1,1 @@
+"""Stacks and constructs of the CDK app; `api_stack.ApiStack` composes them."""
