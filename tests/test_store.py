@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from graphql_api.context import Resources
 from graphql_api.errors import AppError, ErrorCode
 from graphql_api.metrics import REGISTRY
 from graphql_api.store import keys, transact
+from graphql_api.store.client import Store
 from graphql_api.store.errors import (
     ConditionFailed,
     RetryableStoreError,
@@ -21,7 +22,9 @@ from graphql_api.store.errors import (
 )
 from graphql_api.store.pagination import CursorCodec, page_size
 from tests.support.factories import create_org
+from tests.support.fast_moto import fast_moto_fixture  # noqa: F401
 from tests.support.graphql import GraphQLClient
+from tests.support.isolated import isolated_app
 
 
 def flip(text: str) -> str:
@@ -217,3 +220,58 @@ async def test_tampered_cursor_over_graphql(client_for: Callable[..., GraphQLCli
     payload, mac = cursor.split(".")
     forged = f"{flip(payload)}.{mac}"
     assert await owner.error_code(query, {"id": org.id, "after": forged}) == "BAD_USER_INPUT"
+
+
+# transactions on both moto entry points -----------------------------------------------------
+@pytest.fixture(scope="module", params=["moto", "fast_moto"])
+async def any_store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+    """The store on plain moto and on tests.support.fast_moto: both must behave alike."""
+    async with isolated_app(request.getfixturevalue(request.param)) as iso:
+        yield iso.resources.store
+
+
+async def test_failed_transactions_change_nothing(any_store: Store) -> None:
+    run = uuid.uuid4().hex[:8]
+    new, versioned, doomed = scratch_key(run, 1), scratch_key(run, 2), scratch_key(run, 3)
+    await any_store.put({**versioned, "entity": "Test", "version": 3})
+    await any_store.put({**doomed, "entity": "Test"})
+    with pytest.raises(ConditionFailed) as info:
+        await any_store.transact(
+            [
+                transact.put_new({**new, "entity": "Test"}),
+                transact.delete(doomed),
+                transact.update(
+                    versioned,
+                    "SET version = version + :one",
+                    values={":one": 1, ":v": 2},
+                    condition="version = :v",
+                ),
+            ]
+        )
+    assert info.value.failed_index() == 2
+    assert info.value.reasons[2] and info.value.reasons[2]["Item"]["version"] == {"N": "3"}
+    found = await any_store.batch_get([new, versioned, doomed])
+    assert found[0] is None
+    assert found[1] is not None and found[1]["version"] == 3
+    assert found[2] is not None
+
+    await any_store.transact(
+        [
+            transact.put_new({**new, "entity": "Test"}),
+            transact.delete(doomed),
+            transact.update(versioned, "SET version = version + :one", values={":one": 1}),
+        ]
+    )
+    found = await any_store.batch_get([new, versioned, doomed])
+    assert found[0] is not None and found[2] is None
+    assert found[1] is not None and found[1]["version"] == 4
+
+
+async def test_one_item_twice_in_a_transaction_is_refused(any_store: Store) -> None:
+    key = scratch_key(uuid.uuid4().hex[:8], 1)
+    with pytest.raises(StoreError) as info:
+        await any_store.transact(
+            [transact.put_new({**key, "entity": "Test"}), transact.delete(key)]
+        )
+    assert info.value.aws_code == "ValidationException"
+    assert await any_store.get(key, consistent=True) is None

@@ -45,19 +45,19 @@ def _limit_error(what: str, limit: int | None) -> AppError:
     )
 
 
-def _member_limit_op(org_id: str, plan: str, delta: int = 1) -> dict[str, Any]:
+def _member_limit_op(org_id: str, plan: str, owners: int = 0) -> dict[str, Any]:
+    """The org counters of one new member; a transaction may touch the org item only once."""
+    update = "ADD memberCount :d, ownerCount :o" if owners else "ADD memberCount :d"
+    values: dict[str, Any] = {":d": 1, **({":o": owners} if owners else {})}
     limit = limits_of(plan).members
     if limit is None:
         return transact.update(
-            keys.org(org_id),
-            "ADD memberCount :d",
-            values={":d": delta},
-            condition="attribute_exists(pk)",
+            keys.org(org_id), update, values=values, condition="attribute_exists(pk)"
         )
     return transact.update(
         keys.org(org_id),
-        "ADD memberCount :d",
-        values={":d": delta, ":max": limit},
+        update,
+        values={**values, ":max": limit},
         condition="attribute_exists(pk) AND memberCount < :max",
     )
 
@@ -248,7 +248,7 @@ async def accept_invitation(ctx: Context, token: str) -> Item:
             values={":accepted": "ACCEPTED", ":u": user["id"], ":pending": "PENDING"},
             condition="#s = :pending",
         ),
-        _member_limit_op(org_id, org["plan"]),
+        _member_limit_op(org_id, org["plan"], 1 if invite["role"] == Role.OWNER.value else 0),
         entry_op(
             ctx,
             org_id,
@@ -258,8 +258,6 @@ async def accept_invitation(ctx: Context, token: str) -> Item:
             {"invitationId": iid, "role": invite["role"]},
         ),
     ]
-    if invite["role"] == Role.OWNER.value:
-        ops.append(transact.update(keys.org(org_id), "ADD ownerCount :one", values={":one": 1}))
     try:
         await ctx.store.transact(ops)
     except ConditionFailed as exc:
@@ -279,6 +277,14 @@ async def revoke_invitation(ctx: Context, org_id: str, iid: str) -> Item:
     invite = await repo.get_invitation(ctx, org_id, iid)
     if invite is None:
         raise not_found("Invitation")
+    # Revoking undoes an invitation: allowed exactly to those who could have issued it.
+    my_role = await ctx.role_in(org_id)
+    assert my_role is not None  # the permission class checked membership
+    invited = Role(invite["role"])
+    if invited.rank > my_role.rank or (
+        invited in (Role.OWNER, Role.ADMIN) and my_role is not Role.OWNER
+    ):
+        raise forbidden("Only an OWNER revokes invitations of OWNERs and ADMINs")
     if invitation_status(invite) != "PENDING":
         raise bad_input("Only pending invitations can be revoked")
     try:
@@ -325,13 +331,14 @@ def _owner_count_op(org_id: str, delta: int) -> dict[str, Any]:
 async def update_member_role(ctx: Context, org_id: str, uid: str, role: Role) -> Item:
     target, my_role = await _target_member(ctx, org_id, uid)
     current = Role(target["role"])
-    if current is role:
-        return target
     if role.rank > my_role.rank:
         raise forbidden("You cannot grant a role above your own")
     if Role.OWNER in (current, role) or Role.ADMIN in (current, role):
         if my_role is not Role.OWNER:
             raise forbidden("Only an OWNER changes OWNER and ADMIN roles")
+    # After the checks: whether a call is allowed must not depend on the target's current role.
+    if current is role:
+        return target
     ops = [
         transact.update(
             keys.member(org_id, uid),
@@ -374,17 +381,23 @@ async def remove_member(ctx: Context, org_id: str, uid: str) -> Item:
             raise forbidden("Requires the ADMIN role or above in this organization")
         if current in (Role.OWNER, Role.ADMIN) and my_role is not Role.OWNER:
             raise forbidden("Only an OWNER removes OWNERs and ADMINs")
+    counters = transact.update(keys.org(org_id), "ADD memberCount :d", values={":d": -1})
+    if current is Role.OWNER:
+        counters = transact.update(
+            keys.org(org_id),
+            "ADD memberCount :d, ownerCount :d",
+            values={":d": -1, ":one": 1},
+            condition="ownerCount > :one",
+        )
     ops = [
         transact.delete(keys.member(org_id, uid), condition="attribute_exists(pk)"),
-        transact.update(keys.org(org_id), "ADD memberCount :d", values={":d": -1}),
+        counters,
         entry_op(ctx, org_id, "member.removed", "Member", uid, {"role": current.value}),
     ]
-    if current is Role.OWNER:
-        ops.append(_owner_count_op(org_id, -1))
     try:
         await ctx.store.transact(ops)
     except ConditionFailed as exc:
-        if exc.failed_index() == 3:
+        if exc.failed_index() == 1:
             raise bad_input("The last OWNER cannot be removed") from exc
         raise not_found("Member") from exc
     ctx.forget(keys.member(org_id, uid))
