@@ -51,6 +51,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         port=args.port,
         log_level=settings.log_level.lower(),
         ws_per_message_deflate=False,
+        # Frames above the bound close the socket with 1009 before they are buffered.
+        ws_max_size=settings.ws_max_message_bytes,
         timeout_graceful_shutdown=10,
     )
 

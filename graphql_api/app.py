@@ -32,6 +32,7 @@ from graphql_api.schema import build_schema
 from graphql_api.settings import Settings, get_settings
 from graphql_api.store.client import Store, StoreConfig
 from graphql_api.store.pagination import CursorCodec
+from graphql_api.subscriptions.runtime import open_live
 from graphql_api.view import GraphQLView
 
 log = logging.getLogger("graphql_api")
@@ -93,6 +94,8 @@ async def open_resources(settings: Settings, *, seed: bool = True) -> AsyncItera
             cursors=CursorCodec(settings.effective_cursor_secret()),
             verifier=verifier,
         )
+        # Feeds and presence (graphql_api/subscriptions): in resources.extras.
+        await stack.enter_async_context(open_live(resources))
         if settings.embedded and seed:
             resources.extras["demo"] = await seed_demo(resources)
         yield resources

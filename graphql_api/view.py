@@ -23,6 +23,11 @@ from graphql_api.context import Context, Resources
 from graphql_api.errors import ErrorCode
 from graphql_api.metrics import GRAPHQL_OPERATIONS
 from graphql_api.settings import Settings
+from graphql_api.subscriptions.handlers import (
+    LegacyWSHandler,
+    LimitedWebSocketAdapter,
+    TransportWSHandler,
+)
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
@@ -55,15 +60,21 @@ def _accepts(request: Request) -> str | None:
 class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view with auth, content negotiation and error shaping."""
 
+    # WebSocket protocol handlers with keep-alive, init timeouts, message-size bounds,
+    # slow-consumer and revocation closes (graphql_api/subscriptions/handlers.py).
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+    websocket_adapter_class = LimitedWebSocketAdapter
+
     def __init__(self, schema: BaseSchema, settings: Settings) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql_enabled else None,
             allow_queries_via_get=True,
             keep_alive=True,
-            keep_alive_interval=15,
-            connection_init_wait_timeout=timedelta(seconds=10),
-            max_subscriptions_per_connection=50,
+            keep_alive_interval=settings.ws_keepalive_seconds,
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
             allowed_origins=settings.cors_origin_list,
             multipart_uploads_enabled=False,
         )

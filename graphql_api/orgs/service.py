@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 from datetime import timedelta
@@ -20,6 +21,7 @@ from graphql_api.errors import AppError, ErrorCode, bad_input, conflict, forbidd
 from graphql_api.orgs import repository as repo
 from graphql_api.orgs.plans import Plan, limits_of
 from graphql_api.rbac.roles import Role
+from graphql_api.realtime import channels
 from graphql_api.store import keys, transact
 from graphql_api.store.codec import Item
 from graphql_api.store.errors import ConditionFailed
@@ -369,6 +371,7 @@ async def update_member_role(ctx: Context, org_id: str, uid: str, role: Role) ->
     ctx.forget(keys.member(org_id, uid))
     if uid == ctx.user_id:
         ctx.forget_role(org_id)
+    await _membership_changed(ctx, org_id, uid, role)
     return {**target, "role": role.value, "version": target.get("version", 1) + 1}
 
 
@@ -402,4 +405,12 @@ async def remove_member(ctx: Context, org_id: str, uid: str) -> Item:
         raise not_found("Member") from exc
     ctx.forget(keys.member(org_id, uid))
     ctx.forget_role(org_id)
+    await _membership_changed(ctx, org_id, uid, None)
     return target
+
+
+async def _membership_changed(ctx: Context, org_id: str, uid: str, role: Role | None) -> None:
+    """After the commit: that user's open subscriptions in the org re-check their access
+    (live revocation, graphql_api/subscriptions/stream.py). Never raises."""
+    event = {"orgId": org_id, "userId": uid, "role": role.value if role else None}
+    await ctx.hub.publish(channels.member(org_id, uid), json.dumps(event))

@@ -216,8 +216,15 @@ class Store:
             cond += " AND begins_with(#sk, :skp)"
             all_values[":skp"] = sk_prefix
         elif sk_between is not None:
-            cond += " AND #sk BETWEEN :sklo AND :skhi"
-            all_values[":sklo"], all_values[":skhi"] = sk_between
+            low, high = sk_between
+            # Key values are never empty strings (DynamoDB refuses them even as bounds), so
+            # an empty lower bound means "from the start".
+            if low:
+                cond += " AND #sk BETWEEN :sklo AND :skhi"
+                all_values[":sklo"], all_values[":skhi"] = low, high
+            else:
+                cond += " AND #sk <= :skhi"
+                all_values[":skhi"] = high
         else:
             del all_names["#sk"]
         kwargs: dict[str, Any] = {

@@ -1,0 +1,230 @@
+"""Strawberry's two WebSocket protocol handlers, with what production needs on top.
+
+Both: a `LiveConnection` per socket (slow-consumer and revocation closes, presence cleanup),
+an open-sockets gauge, a bound on message size. graphql-transport-ws: server pings as
+keep-alive. Legacy graphql-ws (which has no init timeout of its own): close 4408 when
+connection_init is late, and 4403 (after `connection_error`) when it is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator
+from json import JSONDecodeError
+from typing import Any, cast
+
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import NonJsonMessageReceived, NonTextMessageReceived
+from strawberry.schema import BaseSchema
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
+from strawberry.types.unset import UnsetType
+
+from graphql_api.context import Context
+from graphql_api.metrics import OPEN_WEBSOCKETS
+from graphql_api.settings import Settings
+from graphql_api.subscriptions.connection import (
+    CLOSE_FORBIDDEN,
+    CLOSE_INIT_TIMEOUT,
+    CLOSE_TOO_BIG,
+    LiveConnection,
+    attach_connection,
+)
+
+
+def _settings(view: Any) -> Settings:
+    settings: Settings = view.resources.settings
+    return settings
+
+
+class LimitedWebSocketAdapter(ASGIWebSocketAdapter):
+    """Refuses messages above WS_MAX_MESSAGE_BYTES (uvicorn's ws_max_size also does, at the
+    frame level; this keeps the bound under any ASGI server)."""
+
+    async def iter_json(
+        self, *, ignore_parsing_errors: bool = False
+    ) -> AsyncGenerator[object, None]:
+        limit = _settings(self.view).ws_max_message_bytes
+        try:
+            while self.ws.application_state != WebSocketState.DISCONNECTED:
+                try:
+                    text = await self.ws.receive_text()
+                    if len(text) > limit or len(text.encode()) > limit:
+                        await self.close(CLOSE_TOO_BIG, "Message too big")
+                        return
+                    yield self.view.decode_json(text)
+                except JSONDecodeError as exc:
+                    if not ignore_parsing_errors:
+                        raise NonJsonMessageReceived from exc
+        except KeyError as exc:
+            raise NonTextMessageReceived from exc
+        except WebSocketDisconnect:
+            pass
+
+
+class _LiveMixin:
+    """Creates the connection state and runs its cleanups when the socket ends."""
+
+    websocket: Any
+    context: Context
+    live: LiveConnection
+
+    def _open_live(self) -> None:
+        self.live = LiveConnection(self._close_connection)
+        request = self.context.request
+        attach_connection(request, self.live)
+        OPEN_WEBSOCKETS.inc()
+
+    async def _close_live(self) -> None:
+        OPEN_WEBSOCKETS.dec()
+        await self.live.finished()
+
+    async def _cancel_operations(self) -> None:
+        raise NotImplementedError
+
+    async def _close_connection(self, code: int, reason: str) -> None:
+        await self._cancel_operations()
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await self.websocket.close(code=code, reason=reason)
+
+
+class TransportWSHandler(_LiveMixin, BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws (graphql-ws library, Apollo's GraphQLWsLink)."""
+
+    _keepalive: asyncio.Task[None] | None = None
+
+    async def handle(self) -> None:
+        self._open_live()
+        try:
+            await super().handle()
+        finally:
+            if self._keepalive is not None:
+                self._keepalive.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._keepalive
+            await self._close_live()
+
+    async def handle_connection_init(self, message: Any) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self._keepalive is None:
+            self._keepalive = asyncio.create_task(self._ping_forever())
+
+    async def _ping_forever(self) -> None:
+        interval = _settings(self.view).ws_keepalive_seconds
+        with contextlib.suppress(Exception):
+            while True:
+                await asyncio.sleep(interval)
+                await self.send_message({"type": "ping"})
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        try:
+            await super().run_operation(operation)
+        finally:
+            self.live.operation_finished()
+
+    async def _cancel_operations(self) -> None:
+        for operation_id in list(self.operations):
+            await self.cleanup_operation(operation_id)
+
+
+class _AnyOperation:
+    """Lets legacy `start` run queries and mutations too, as subscriptions-transport-ws
+    servers did (strawberry's legacy handler only subscribes), so updatePresence can be sent
+    over the socket whose presence it is."""
+
+    def __init__(self, schema: BaseSchema) -> None:
+        self._schema = schema
+
+    async def subscribe(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> Any:
+        return await self._schema.stream(
+            query,
+            variable_values=variable_values,
+            context_value=context_value,
+            root_value=root_value,
+            operation_name=operation_name,
+            operation_extensions=operation_extensions,
+        )
+
+
+class LegacyWSHandler(_LiveMixin, BaseGraphQLWSHandler[Context, None]):
+    """Legacy graphql-ws (subscriptions-transport-ws, older Apollo links)."""
+
+    _init_received = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schema = cast(BaseSchema, _AnyOperation(self.schema))
+
+    async def handle(self) -> None:
+        self._open_live()
+        timer = asyncio.create_task(self._init_timeout())
+        try:
+            await super().handle()
+        finally:
+            timer.cancel()
+            with contextlib.suppress(BaseException):
+                await timer
+            await self._close_live()
+
+    async def _init_timeout(self) -> None:
+        await asyncio.sleep(_settings(self.view).ws_init_timeout_seconds)
+        if not self._init_received:
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                await self.websocket.close(CLOSE_INIT_TIMEOUT, "Connection initialisation timeout")
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        if self._init_received:
+            return  # the protocol has no error for a second init: ignore it
+        self._init_received = True
+        payload = message.get("payload")
+        if payload is not None and not isinstance(payload, dict):
+            await self.send_message({"type": "connection_error"})
+            await self.websocket.close(code=1000, reason="")
+            return
+        self.context.connection_params = payload
+        try:
+            ack_payload = await self.view.on_ws_connect(self.context)
+        except ConnectionRejectionError as exc:
+            await self.send_message({"type": "connection_error", "payload": exc.payload})
+            await self.websocket.close(code=CLOSE_FORBIDDEN, reason="Forbidden")
+            return
+        if isinstance(ack_payload, UnsetType) or ack_payload is None:
+            await self.send_message({"type": "connection_ack"})
+        else:
+            await self.send_message({"type": "connection_ack", "payload": ack_payload})
+        self.connection_acknowledged = True
+        if self.keep_alive:
+            self.keep_alive_task = asyncio.create_task(self.handle_keep_alive())
+
+    async def handle_async_results(
+        self,
+        operation_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, object] | None,
+    ) -> None:
+        try:
+            await super().handle_async_results(operation_id, query, operation_name, variables)
+        finally:
+            self.live.operation_finished()
+
+    async def _cancel_operations(self) -> None:
+        # Not awaited (unlike cleanup_operation): a cancelled operation sends "complete",
+        # which never finishes while a slow consumer is not reading.
+        for task in list(self.tasks.values()):
+            task.cancel()
