@@ -70,6 +70,12 @@ class ApiStack(Stack):
         CfnOutput(self, "TableName", value=self.data.active_table.table_name)
         CfnOutput(self, "BucketName", value=self.data.bucket.bucket_name)
         CfnOutput(self, "AlarmTopic", value=self.alarms.topic.topic_arn)
+        # Names the runbook's commands need (failover test, forced redeploy, PITR restore).
+        CfnOutput(self, "ClusterName", value=self.api.cluster.cluster_name)
+        CfnOutput(self, "ServiceName", value=self.api.service.service_name)
+        CfnOutput(self, "RedisReplicationGroupId", value=self.cache.replication_group_id)
+        CfnOutput(self, "StackTableName", value=self.data.table.table_name)
+        CfnOutput(self, "LogGroup", value=self.api.log_group.log_group_name)
 
     def _vpc(self, config: StageConfig) -> ec2.Vpc:
         vpc = ec2.Vpc(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
@@ -63,6 +63,8 @@ class CognitoAuth(Construct):
             access_token_validity=Duration.hours(1),
             id_token_validity=Duration.hours(1),
         )
+        CfnOutput(scope, "UserPoolId", value=self.pool.user_pool_id)
+        CfnOutput(scope, "UserPoolClientId", value=self.client.user_pool_client_id)
 
     def jwt_settings(self) -> JwtSettings:
         region = Stack.of(self).region

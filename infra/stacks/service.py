@@ -21,6 +21,7 @@ Timing, end to end (why the numbers below are what they are):
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from aws_cdk import Duration, IgnoreMode, Size, Stack
@@ -55,6 +56,9 @@ SCALE_OUT_COOLDOWN = Duration.minutes(1)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = "docker/Dockerfile"
 DOCKERIGNORE = REPO_ROOT / "docker" / "Dockerfile.dockerignore"
+# <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>; tags are required so that a
+# deploy always names exactly what it runs.
+_ECR_IMAGE = re.compile(r"(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com/([^:@]+):([\w.-]+)")
 
 
 def _asset_excludes() -> list[str]:
@@ -73,11 +77,15 @@ def container_image(scope: Construct, config: StageConfig) -> ecs.ContainerImage
             ignore_mode=IgnoreMode.DOCKER,
             platform=ecr_assets.Platform.LINUX_AMD64,
         )
-    if ".dkr.ecr." in config.image:
-        # An ECR image: go through the repository so the execution role may pull it.
-        path, _, tag = config.image.partition("/")[2].partition(":")
-        repository = ecr.Repository.from_repository_name(scope, "ImageRepository", path)
-        return ecs.ContainerImage.from_ecr_repository(repository, tag or "latest")
+    ecr_image = _ECR_IMAGE.fullmatch(config.image)
+    if ecr_image:
+        # Through the repository, so the execution role is granted the pull (possibly from
+        # a shared registry account).
+        account, region, name, tag = ecr_image.groups()
+        repository = ecr.Repository.from_repository_arn(
+            scope, "ImageRepository", f"arn:aws:ecr:{region}:{account}:repository/{name}"
+        )
+        return ecs.ContainerImage.from_ecr_repository(repository, tag)
     return ecs.ContainerImage.from_registry(config.image)
 
 
@@ -113,7 +121,7 @@ class ApiService(Construct):
             cluster=self.cluster,
             task_definition=self.task_definition,
             desired_count=config.desired_count,
-            # Replace tasks one extra at a time: capacity never drops below desired.
+            # New tasks start and turn healthy before old ones stop: capacity never dips.
             min_healthy_percent=100,
             max_healthy_percent=200,
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),

@@ -35,6 +35,19 @@ PROD_CONTEXT = {
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+# dev with an external issuer, a prebuilt image and a restored table (runbook: PITR restore).
+RESTORED_CONTEXT = {
+    "stage": "dev",
+    "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0f0e0d0c-test",
+    "existingTableName": "graphql-api-dev-restored-20260101",
+    "cognito": "false",
+    "jwtJwksUrl": "https://id.example.com/.well-known/jwks.json",
+    "jwtIssuer": "https://id.example.com/",
+    "jwtAudience": "graphql-api",
+    "image": "210987654321.dkr.ecr.eu-west-1.amazonaws.com/graphql-api:v1.2.3",
+}
+
+
 @dataclass
 class Synthesized:
     """The prod stack as CloudFormation, where its template was written, and cfn-lint's run
@@ -43,7 +56,7 @@ class Synthesized:
     template: dict[str, Any]
     path: Path
     region: str
-    lint: subprocess.Popen[str]
+    lint: subprocess.Popen[str] | None = None
 
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.template["Resources"].items() if v["Type"] == kind}
@@ -84,6 +97,20 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
         if lint.poll() is None:
             lint.kill()
         lint.communicate()
+
+
+@pytest.fixture(scope="session")
+def restored(prod: Synthesized, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """A second stage in the same Node.js process: about a second once `prod` has run."""
+    from infra.app import build_app
+
+    outdir = tmp_path_factory.mktemp("cdk.out.restored")
+    (stack,) = build_app(RESTORED_CONTEXT, outdir=str(outdir)).synth().stacks
+    return Synthesized(
+        template=stack.template,
+        path=outdir / stack.template_file,
+        region=stack.environment.region,
+    )
 
 
 @pytest.fixture(scope="session")

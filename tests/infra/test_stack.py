@@ -378,6 +378,7 @@ def test_alarms_cover_errors_latency_throttles_and_redis(prod: Synthesized) -> N
 
 
 def test_cfn_lint_passes(prod: Synthesized) -> None:
+    assert prod.lint is not None
     output, _ = prod.lint.communicate(timeout=300)
     # Errors and warnings both fail; infra/.cfnlintrc.yaml lists the ignored rules and why.
     assert prod.lint.returncode == 0, output
