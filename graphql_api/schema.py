@@ -13,12 +13,14 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 from strawberry.types.base import get_object_definition
 
+from graphql_api.apikeys import schema as apikeys_schema
 from graphql_api.common.node import resolve_node
 from graphql_api.common.types import SCALAR_MAP, Node
 from graphql_api.context import Context
 from graphql_api.errors_ext import ShapeErrors, log_unexpected
 from graphql_api.limits import CachedDocument, DocumentCache, LimitConfig
 from graphql_api.orgs import schema as orgs_schema
+from graphql_api.persisted import schema as persisted_schema
 from graphql_api.users import schema as users_schema
 
 
@@ -30,8 +32,12 @@ class NodeQuery:
         return result
 
 
-Query = merge_types("Query", (users_schema.Query, orgs_schema.Query, NodeQuery))
-Mutation = merge_types("Mutation", (orgs_schema.Mutation,))
+Query = merge_types(
+    "Query", (users_schema.Query, orgs_schema.Query, persisted_schema.Query, NodeQuery)
+)
+Mutation = merge_types(
+    "Mutation", (orgs_schema.Mutation, apikeys_schema.Mutation, persisted_schema.Mutation)
+)
 
 # merge_types takes no description; the root types are documented like every other type.
 for _root, _doc in ((Query, "Reads: the caller, organizations, any node."), (Mutation, "Changes.")):

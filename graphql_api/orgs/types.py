@@ -10,6 +10,7 @@ import strawberry
 from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
+from graphql_api.apikeys.types import ApiKey, api_keys_connection
 from graphql_api.audit import service as audit_service
 from graphql_api.audit.types import AuditEntry
 from graphql_api.common.ids import to_global_id
@@ -162,6 +163,14 @@ class Organization(Node):
         start = ctx.cursors.decode(after, scope) if after else None
         page = await repo.page_members(ctx, self.org_id, size + 1, start)
         return connection(page, size, Member.from_item, ctx.cursors, scope)
+
+    @strawberry.field(
+        description="Partner API keys (ADMIN+).", permission_classes=[org_role(Role.ADMIN)]
+    )
+    async def api_keys(
+        self, info: Info[Context, Any], first: int | None = None, after: str | None = None
+    ) -> Connection[ApiKey]:
+        return await api_keys_connection(info.context, self.org_id, first, after)
 
     @strawberry.field(
         description="Invitations (ADMIN+).", permission_classes=[org_role(Role.ADMIN)]

@@ -100,8 +100,8 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
 
 
 @pytest.fixture(scope="session")
-def restored(prod: Synthesized, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """A second stage in the same Node.js process: about a second once `prod` has run."""
+def restored(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """A second stage; in the same Node.js process as `prod` it takes about a second."""
     from infra.app import build_app
 
     outdir = tmp_path_factory.mktemp("cdk.out.restored")
