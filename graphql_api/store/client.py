@@ -20,7 +20,7 @@ from graphql_api.metrics import DYNAMODB_CALLS, DYNAMODB_ERRORS
 from graphql_api.store.codec import Item, deserialize, serialize, serialize_value
 from graphql_api.store.errors import StoreError, map_client_error
 from graphql_api.store.keys import Key
-from graphql_api.store.table import create_table_kwargs
+from graphql_api.store.table import TTL_ATTRIBUTE, create_table_kwargs
 
 BATCH_GET_LIMIT = 100
 MAX_UNPROCESSED_ROUNDS = 8
@@ -129,7 +129,7 @@ class Store:
         await self._call(
             "UpdateTimeToLive",
             TableName=self.table,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"},
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE},
         )
         return True
 
