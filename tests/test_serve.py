@@ -36,15 +36,27 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**env, "PYTHONUNBUFFERED": "1", **extra}
 
 
-def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "graphql_api", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+class CliRun:
+    """`python -m graphql_api ...` started at once; `result()` waits for it (once)."""
+
+    def __init__(self, *args: str, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "graphql_api", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._result: subprocess.CompletedProcess[str] | None = None
+
+    def result(self) -> subprocess.CompletedProcess[str]:
+        if self._result is None:
+            out, err = self.proc.communicate(timeout=120)
+            self._result = subprocess.CompletedProcess(
+                self.proc.args, self.proc.returncode, out, err
+            )
+        return self._result
 
 
 @dataclass
@@ -83,8 +95,37 @@ def read_until_ready(proc: subprocess.Popen[str], lines: queue.Queue[str | None]
     return Served(proc, ready["url"], float(ready["seconds"]), org_id, tokens, output)
 
 
+PRODUCTION = {
+    "APP_ENV": "production",
+    "DYNAMODB_TABLE": "checklists-prod",
+    "S3_BUCKET": "checklists-prod-files",
+    "REDIS_URL": "redis://cache.internal.acme-ops.io:6379/0",
+    "JWT_JWKS_URL": "https://auth.acme-ops.io/.well-known/jwks.json",
+    "JWT_ISSUER": "https://auth.acme-ops.io/",
+    "JWT_AUDIENCE": "checklists-api",
+    "CURSOR_SECRET": "q8W3v0LrT5nX2kP9zB7mC4dF6hJ1sA0e",
+}
+MINT = ("mint-token", "--sub", "dev-1", "--email", "dev@example.test")
+
+
 @pytest.fixture(scope="module")
-def served() -> Iterator[Served]:
+def cli() -> Iterator[dict[str, CliRun]]:
+    """Every one-shot command of this module, started in parallel (imports take seconds)."""
+    runs = {
+        "mint-production": CliRun(*MINT, env=clean_env(**PRODUCTION)),
+        "mint-unconfigured-production": CliRun(*MINT, env=clean_env(APP_ENV="production")),
+        "mint-development": CliRun(*MINT, env=clean_env()),
+        "export-schema": CliRun("export-schema", env=clean_env()),
+    }
+    yield runs
+    for run in runs.values():
+        if run.proc.poll() is None:
+            run.proc.kill()
+        run.result()
+
+
+@pytest.fixture(scope="module")
+def served(cli: dict[str, CliRun]) -> Iterator[Served]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "graphql_api", "serve", "--port", str(port)],
@@ -171,38 +212,22 @@ def test_serve_stops_on_sigterm(served: Served) -> None:
 
 
 # other commands ------------------------------------------------------------------------------
-PRODUCTION = {
-    "APP_ENV": "production",
-    "DYNAMODB_TABLE": "checklists-prod",
-    "S3_BUCKET": "checklists-prod-files",
-    "REDIS_URL": "redis://cache.internal.acme-ops.io:6379/0",
-    "JWT_JWKS_URL": "https://auth.acme-ops.io/.well-known/jwks.json",
-    "JWT_ISSUER": "https://auth.acme-ops.io/",
-    "JWT_AUDIENCE": "checklists-api",
-    "CURSOR_SECRET": "q8W3v0LrT5nX2kP9zB7mC4dF6hJ1sA0e",
-}
-
-
-def test_mint_token_is_refused_in_production() -> None:
-    result = cli(
-        "mint-token", "--sub", "x", "--email", "x@example.test", env=clean_env(**PRODUCTION)
-    )
+def test_mint_token_is_refused_in_production(cli: dict[str, CliRun]) -> None:
+    result = cli["mint-production"].result()
     assert result.returncode != 0
     assert "development and test only" in result.stderr
     assert result.stdout == ""
 
 
-def test_production_without_configuration_names_the_variable() -> None:
-    result = cli(
-        "mint-token", "--sub", "x", "--email", "x@example.test", env=clean_env(APP_ENV="production")
-    )
+def test_production_without_configuration_names_the_variable(cli: dict[str, CliRun]) -> None:
+    result = cli["mint-unconfigured-production"].result()
     assert result.returncode != 0
     assert "configuration error" in result.stderr
     assert "DYNAMODB_TABLE" in result.stderr
 
 
-def test_mint_token_in_development() -> None:
-    result = cli("mint-token", "--sub", "dev-1", "--email", "dev@example.test", env=clean_env())
+def test_mint_token_in_development(cli: dict[str, CliRun]) -> None:
+    result = cli["mint-development"].result()
     assert result.returncode == 0, result.stderr
     token = result.stdout.strip()
     _header, payload, signature = token.split(".")
@@ -212,7 +237,7 @@ def test_mint_token_in_development() -> None:
     assert signature
 
 
-def test_export_schema_equals_the_committed_file() -> None:
-    result = cli("export-schema", env=clean_env())
+def test_export_schema_equals_the_committed_file(cli: dict[str, CliRun]) -> None:
+    result = cli["export-schema"].result()
     assert result.returncode == 0, result.stderr
     assert result.stdout == (ROOT / "schema.graphql").read_text()

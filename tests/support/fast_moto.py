@@ -104,6 +104,13 @@ class FastMotoServer(MotoServer):
         wait_for_port(self.port)
         return self
 
+    def stop(self) -> None:
+        # In-memory and throwaway: no graceful shutdown to wait for (it can take seconds).
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(10)
+            self._proc = None
+
 
 @pytest.fixture(scope="session", name="fast_moto")
 def fast_moto_fixture() -> Iterator[FastMotoServer]:
