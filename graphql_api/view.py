@@ -38,7 +38,7 @@ def _accepts(request: Request) -> str | None:
     accept = request.headers.get("accept", "")
     if not accept:
         return APPLICATION_JSON
-    best: tuple[float, str] | None = None
+    best: tuple[float, bool, str] | None = None
     for part in accept.split(","):
         media, *params = (p.strip() for p in part.split(";"))
         q = 1.0
@@ -51,10 +51,10 @@ def _accepts(request: Request) -> str | None:
         if media in (GRAPHQL_RESPONSE_JSON, APPLICATION_JSON, "*/*", "application/*"):
             chosen = APPLICATION_JSON if media in ("*/*", "application/*") else media
             # Ties go to the newer media type, as the spec recommends.
-            rank = (q, chosen)
+            rank = (q, chosen == GRAPHQL_RESPONSE_JSON, chosen)
             if q > 0 and (best is None or rank > best):
                 best = rank
-    return best[1] if best else None
+    return best[2] if best else None
 
 
 class GraphQLView(GraphQL[Context, None]):

@@ -314,3 +314,25 @@ async def test_metrics(http: httpx.AsyncClient) -> None:
     assert 'http_requests_total{method="POST",route="/graphql",status="200"}' in text
     assert "websockets_open" in text
     assert "subscriptions_active" in text
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        f"{GQL_JSON}, application/json",
+        f"application/json, {GQL_JSON}",
+        f"application/json;q=0.9, {GQL_JSON}",
+    ],
+)
+async def test_graphql_response_json_wins_ties_and_higher_q(
+    http: httpx.AsyncClient, accept: str
+) -> None:
+    response = await post(http, {"query": "{ __typename }"}, accept=accept)
+    assert response.headers["content-type"].startswith(GQL_JSON)
+
+
+async def test_higher_q_for_plain_json_is_respected(http: httpx.AsyncClient) -> None:
+    response = await post(
+        http, {"query": "{ __typename }"}, accept=f"{GQL_JSON};q=0.5, application/json"
+    )
+    assert response.headers["content-type"].startswith("application/json")
