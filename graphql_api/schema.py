@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext, Info
 from strawberry.types.base import get_object_definition
 
 from graphql_api.apikeys import schema as apikeys_schema
+from graphql_api.checklists import schema as checklists_schema
 from graphql_api.common.node import resolve_node
 from graphql_api.common.types import SCALAR_MAP, Node
 from graphql_api.context import Context
@@ -21,6 +22,7 @@ from graphql_api.errors_ext import ShapeErrors, log_unexpected
 from graphql_api.limits import CachedDocument, DocumentCache, LimitConfig
 from graphql_api.orgs import schema as orgs_schema
 from graphql_api.persisted import schema as persisted_schema
+from graphql_api.teams import schema as teams_schema
 from graphql_api.users import schema as users_schema
 
 
@@ -33,10 +35,25 @@ class NodeQuery:
 
 
 Query = merge_types(
-    "Query", (users_schema.Query, orgs_schema.Query, persisted_schema.Query, NodeQuery)
+    "Query",
+    (
+        users_schema.Query,
+        orgs_schema.Query,
+        teams_schema.Query,
+        checklists_schema.Query,
+        persisted_schema.Query,
+        NodeQuery,
+    ),
 )
 Mutation = merge_types(
-    "Mutation", (orgs_schema.Mutation, apikeys_schema.Mutation, persisted_schema.Mutation)
+    "Mutation",
+    (
+        orgs_schema.Mutation,
+        teams_schema.Mutation,
+        checklists_schema.Mutation,
+        apikeys_schema.Mutation,
+        persisted_schema.Mutation,
+    ),
 )
 
 # merge_types takes no description; the root types are documented like every other type.

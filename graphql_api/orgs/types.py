@@ -13,6 +13,7 @@ from strawberry.types import Info
 from graphql_api.apikeys.types import ApiKey, api_keys_connection
 from graphql_api.audit import service as audit_service
 from graphql_api.audit.types import AuditEntry
+from graphql_api.checklists.types import Checklist, checklists_connection
 from graphql_api.common.ids import to_global_id
 from graphql_api.common.time import iso
 from graphql_api.common.types import Connection, Long, Node, connection
@@ -24,6 +25,7 @@ from graphql_api.rbac.permissions import org_role
 from graphql_api.rbac.roles import Role
 from graphql_api.store.codec import Item
 from graphql_api.store.pagination import page_size
+from graphql_api.teams.types import Team, teams_connection
 
 
 @strawberry.type(description="What the organization's plan allows (null: unlimited).")
@@ -171,6 +173,18 @@ class Organization(Node):
         self, info: Info[Context, Any], first: int | None = None, after: str | None = None
     ) -> Connection[ApiKey]:
         return await api_keys_connection(info.context, self.org_id, first, after)
+
+    @strawberry.field(description="Teams, in ID order.")
+    async def teams(
+        self, info: Info[Context, Any], first: int | None = None, after: str | None = None
+    ) -> Connection[Team]:
+        return await teams_connection(info.context, self.org_id, first, after)
+
+    @strawberry.field(description="Checklists of every status, in ID order.")
+    async def checklists(
+        self, info: Info[Context, Any], first: int | None = None, after: str | None = None
+    ) -> Connection[Checklist]:
+        return await checklists_connection(info.context, self.org_id, first, after)
 
     @strawberry.field(
         description="Invitations (ADMIN+).", permission_classes=[org_role(Role.ADMIN)]

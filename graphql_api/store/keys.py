@@ -21,6 +21,7 @@ Organizations (every org-scoped partition key starts with ORG#<oid>)
       user's teams in org .... [gsi1] ORG#<oid>#USERTEAMS#<uid> / <tid>
   checklist (head) ........... ORG#<oid> / CHECKLIST#<cid>
   checklist version .......... ORG#<oid> / CHECKLISTV#<cid>#<version:08d>
+      a checklist's versions . ORG#<oid> / begins_with CHECKLISTV#<cid>#  (numeric order)
   assignment ................. ORG#<oid> / ASSIGN#<aid>
       org list by due ........ [gsi1] ORG#<oid>#ASSIGNMENTS / <due>#<aid>
   assignee index ............. ORG#<oid> / ASSIGNEE#<uid>#<aid>
@@ -175,6 +176,10 @@ CHECKLIST_PREFIX = "CHECKLIST#"
 
 def checklist_version(org_id: str, cid: str, version: int) -> Key:
     return _k(org_pk(org_id), f"CHECKLISTV#{cid}#{version:08d}")
+
+
+def checklist_versions_prefix(cid: str) -> str:
+    return f"CHECKLISTV#{cid}#"
 
 
 # assignments -------------------------------------------------------------
