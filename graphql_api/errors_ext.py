@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, VariableDefinitionNode
 from strawberry.extensions import MaskErrors
 
 from graphql_api.errors import AppError, ErrorCode
@@ -19,11 +19,21 @@ log = logging.getLogger("graphql_api.errors")
 CODES = frozenset(c.value for c in ErrorCode)
 
 
+def _is_variable_error(error: GraphQLError) -> bool:
+    # graphql-core reports a refused variable value at its definition, before execution; the
+    # cause is whatever the scalar raised (ValueError, Strawberry's coercion error...).
+    return (
+        error.path is None
+        and bool(error.nodes)
+        and all(isinstance(n, VariableDefinitionNode) for n in error.nodes or ())
+    )
+
+
 def is_expected(error: GraphQLError) -> bool:
     original = error.original_error
     if isinstance(original, AppError):
         return True
-    if original is None:
+    if original is None or _is_variable_error(error):
         return True
     code = (error.extensions or {}).get("code")
     return isinstance(original, GraphQLError) and code in CODES

@@ -98,22 +98,32 @@ async def test_plain_json_for_older_clients(http: httpx.AsyncClient) -> None:
     assert response.headers["content-type"].startswith("application/json")
 
 
+MEMBERS_FIRST = 'query($n: Int!) { organization(id: "x") { members(first: $n) { nodes { id } } } }'
 REQUEST_ERRORS = {
     "parse": {"query": "{ me { userId "},
     "validation": {"query": "{ me { noSuchField } }"},
-    "variable coercion": {
-        "query": "query($n: Int!) { me { userId memberships { role } } n: __typename }",
-        "variables": {"n": "not a number"},
+    "unused variable": {"query": "query($n: Int!) { __typename }", "variables": {"n": 1}},
+    "variable coercion (Int)": {"query": MEMBERS_FIRST, "variables": {"n": "not a number"}},
+    "variable coercion (DateTime)": {
+        "query": """query($s: DateTime) {
+          organization(id: "x") { auditLog(since: $s) { nodes { id } } } }""",
+        "variables": {"s": "yesterday"},
     },
-    "missing variable": {"query": "query($n: Int!) { __typename }", "variables": {}},
+    "variable coercion (enum)": {
+        "query": 'mutation($p: Plan) { updateOrganization(input: {id: "x", plan: $p}) { plan } }',
+        "variables": {"p": "GOLD"},
+    },
+    "missing variable": {"query": MEMBERS_FIRST, "variables": {}},
 }
 
 
 @pytest.mark.parametrize("kind", sorted(REQUEST_ERRORS))
 async def test_request_errors_are_400_without_data_under_graphql_response_json(
-    http: httpx.AsyncClient, kind: str
+    http: httpx.AsyncClient, kind: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     response = await post(http, REQUEST_ERRORS[kind], accept=GQL_JSON, headers=auth("http-d"))
+    # The client's mistake: not masked, not logged as a server error.
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
     assert response.status_code == 400, response.text
     assert response.headers["content-type"].startswith(GQL_JSON)
     body = response.json()
