@@ -347,3 +347,13 @@ async def test_every_mutation_writes_one_audit_entry(client_for: ClientFor) -> N
         "invitation.created",
         "organization.created",
     ]
+
+
+async def test_a_member_cannot_join_twice(client_for: ClientFor) -> None:
+    org = await create_org(client_for, roles=["MEMBER"], plan=None)
+    member = org.clients["MEMBER"]
+    assert member.email is not None
+    again = await invite(org.clients["OWNER"], org.id, member.email, "VIEWER")
+    assert await member.error_code(ACCEPT, {"t": again["token"]}) == "CONFLICT"
+    state = await org_state(org.clients["OWNER"], org.id)
+    assert state["usage"]["members"] == 2

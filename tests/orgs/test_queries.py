@@ -336,3 +336,14 @@ async def test_malformed_ids_are_not_found(org: OrgFixture) -> None:
         assert error["extensions"]["code"] == "NOT_FOUND", bad
     error = await failure(me, ORG, {"id": org.member_id("VIEWER")})
     assert error["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_only_your_own_user_node(org: OrgFixture) -> None:
+    me, other = org.clients["MEMBER"], org.clients["VIEWER"]
+    assert me.sub and other.sub
+    mine = await me.data(NODE, {"id": to_global_id("User", "", me.sub)})
+    assert mine["node"]["__typename"] == "User"
+    theirs = await failure(me, NODE, {"id": to_global_id("User", "", other.sub)})
+    nobody = await failure(me, NODE, {"id": to_global_id("User", "", uid("nobody"))})
+    assert theirs["extensions"]["code"] == "NOT_FOUND"
+    assert theirs["message"] == nobody["message"]
