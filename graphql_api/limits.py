@@ -178,6 +178,11 @@ class CachedDocument(SchemaExtension):
         assert ec.query is not None
         document, errors = self.cache.get(ec.query)
         ec.graphql_document = document if document is not None else _UNPARSABLE
+        if document is not None:
+            # Metrics label operations by name; clients need not send operationName for that.
+            state = getattr(getattr(ec.context, "request", None), "state", None)
+            if state is not None and not getattr(state, "operation_name", None):
+                state.operation_name = ec.operation_name
         # Validation errors are stored now; on_validate hands them over.
         self._errors = errors
         yield

@@ -315,12 +315,15 @@ async def test_readyz(http: httpx.AsyncClient) -> None:
 
 async def test_metrics(http: httpx.AsyncClient) -> None:
     await post(http, {"query": "query Probe { __typename }", "operationName": "Probe"})
+    await post(http, {"query": "query Unnamed { __typename }"})
     response = await http.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
     assert 'dynamodb_calls_total{operation="DescribeTable"}' in text
     assert 'graphql_operations_total{operation="Probe",outcome="ok",type="http"}' in text
+    # Named in the document only (no operationName in the request).
+    assert 'graphql_operations_total{operation="Unnamed",outcome="ok",type="http"}' in text
     assert 'http_requests_total{method="POST",route="/graphql",status="200"}' in text
     assert "websockets_open" in text
     assert "subscriptions_active" in text
