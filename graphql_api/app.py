@@ -28,8 +28,10 @@ from graphql_api.limits import LimitConfig
 from graphql_api.metrics import REGISTRY
 from graphql_api.middleware import BodySizeLimit, RequestMetrics
 from graphql_api.realtime.broadcast import EventHub
+from graphql_api.realtime.kv import create_kv
 from graphql_api.schema import build_schema
 from graphql_api.settings import Settings, get_settings
+from graphql_api.static import ASSETS_PATH
 from graphql_api.store.client import Store, StoreConfig
 from graphql_api.store.pagination import CursorCodec
 from graphql_api.subscriptions.runtime import open_live
@@ -76,6 +78,12 @@ async def open_resources(settings: Settings, *, seed: bool = True) -> AsyncItera
         await hub.connect()
         stack.push_async_callback(hub.disconnect)
 
+        # Shared caches (APQ texts): Redis when configured, a bounded LRU otherwise.
+        kv = create_kv(
+            settings.redis_url, namespace="graphql-api", max_entries=settings.apq_max_entries
+        )
+        stack.push_async_callback(kv.close)
+
         params = settings.jwt_params()
         verifier = TokenVerifier(
             hs256_secret=params["hs256_secret"],
@@ -93,6 +101,7 @@ async def open_resources(settings: Settings, *, seed: bool = True) -> AsyncItera
             hub=hub,
             cursors=CursorCodec(settings.effective_cursor_secret()),
             verifier=verifier,
+            extras={"kv": kv},
         )
         # Feeds and presence (graphql_api/subscriptions): in resources.extras.
         await stack.enter_async_context(open_live(resources))
@@ -157,6 +166,8 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            # GraphiQL's own pinned assets (the page itself is GET /graphql from a browser).
+            Route(f"{ASSETS_PATH}/{{name}}", view.graphiql_assets.asset, methods=["GET"]),
         ],
         middleware=[
             Middleware(RequestMetrics),

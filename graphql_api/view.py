@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -18,11 +20,15 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
-from graphql_api.auth.service import principal_from_bearer
+from graphql_api.apikeys import service as apikeys
+from graphql_api.auth.service import auth_scheme, authenticate, principal_from_bearer
 from graphql_api.context import Context, Resources
-from graphql_api.errors import ErrorCode
+from graphql_api.errors import AppError, ErrorCode
 from graphql_api.metrics import GRAPHQL_OPERATIONS
+from graphql_api.persisted.requests import BadPersistedRequest, PersistedQueries, read_request
+from graphql_api.persisted.transport import resolve_ws_payload
 from graphql_api.settings import Settings
+from graphql_api.static import GraphiQLAssets
 from graphql_api.subscriptions.handlers import (
     LegacyWSHandler,
     LimitedWebSocketAdapter,
@@ -57,13 +63,62 @@ def _accepts(request: Request) -> str | None:
     return best[2] if best else None
 
 
+@dataclass
+class PersistedRequestData(GraphQLRequestData):
+    """GraphQLRequestData plus the top-level `documentId` Strawberry's parser drops."""
+
+    document_id: object = None
+
+
+def _error_result(code: ErrorCode, message: str) -> ExecutionResult:
+    return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": code})])
+
+
+class PersistedTransportWSHandler(TransportWSHandler):
+    """graphql-transport-ws, with persisted queries and the safelist applied per operation."""
+
+    async def handle_subscribe(self, message: Any) -> None:
+        if self.connection_acknowledged:
+            view = cast("GraphQLView", self.view)
+            payload, error = await resolve_ws_payload(
+                view.persisted, self.context, message.get("payload")
+            )
+            if error is not None:
+                await self.send_message(
+                    cast(Any, {"id": message["id"], "type": "error", "payload": [error]})
+                )
+                return
+            message = {**message, "payload": payload}
+        await super().handle_subscribe(message)
+
+
+class PersistedLegacyWSHandler(LegacyWSHandler):
+    """Legacy graphql-ws, with persisted queries and the safelist applied per operation."""
+
+    async def handle_start(self, message: Any) -> None:
+        if self.connection_acknowledged:
+            view = cast("GraphQLView", self.view)
+            payload, error = await resolve_ws_payload(
+                view.persisted, self.context, message.get("payload")
+            )
+            if error is not None:
+                await self.send_message(
+                    cast(Any, {"id": message["id"], "type": "error", "payload": error})
+                )
+                return
+            message = {**message, "payload": payload}
+        await super().handle_start(message)
+
+
 class GraphQLView(GraphQL[Context, None]):
-    """Strawberry's ASGI view with auth, content negotiation and error shaping."""
+    """Strawberry's ASGI view with auth, persisted queries, content negotiation and error
+    shaping."""
 
     # WebSocket protocol handlers with keep-alive, init timeouts, message-size bounds,
-    # slow-consumer and revocation closes (graphql_api/subscriptions/handlers.py).
-    graphql_transport_ws_handler_class = TransportWSHandler
-    graphql_ws_handler_class = LegacyWSHandler
+    # slow-consumer and revocation closes (graphql_api/subscriptions/handlers.py), plus
+    # persisted queries.
+    graphql_transport_ws_handler_class = PersistedTransportWSHandler
+    graphql_ws_handler_class = PersistedLegacyWSHandler
     websocket_adapter_class = LimitedWebSocketAdapter
 
     def __init__(self, schema: BaseSchema, settings: Settings) -> None:
@@ -79,6 +134,8 @@ class GraphQLView(GraphQL[Context, None]):
             multipart_uploads_enabled=False,
         )
         self._resources: Resources | None = None
+        self.persisted = PersistedQueries(settings)
+        self.graphiql_assets = GraphiQLAssets()
 
     @property
     def resources(self) -> Resources:
@@ -89,6 +146,8 @@ class GraphQLView(GraphQL[Context, None]):
     @resources.setter
     def resources(self, value: Resources | None) -> None:
         self._resources = value
+        if value is not None:
+            self.persisted.attach(value.extras["kv"])
 
     # context & auth -------------------------------------------------------
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
@@ -98,9 +157,15 @@ class GraphQLView(GraphQL[Context, None]):
             if request_id and len(request_id) <= 64 and request_id.isprintable():
                 ctx.request_id = request_id
             request.state.request_id = ctx.request_id
-            ctx.principal, ctx.auth_error = await principal_from_bearer(
-                self.resources.verifier, request.headers.get("authorization")
+            header = request.headers.get("authorization")
+            ctx.principal, ctx.auth_error = await authenticate(
+                self.resources.verifier, ctx.load, header
             )
+            if ctx.principal is not None and ctx.principal.is_api_key:
+                await apikeys.record_use(ctx)
+            elif auth_scheme(header) == "apikey":
+                # A partner request never runs anonymously: it fails as a whole.
+                request.state.api_key_error = ctx.auth_error
         return ctx
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
@@ -128,16 +193,51 @@ class GraphQLView(GraphQL[Context, None]):
         if isinstance(request_data, GraphQLRequestData):
             request.state.operation_name = request_data.operation_name
         request.state.started = time.perf_counter()
+        api_key_error = getattr(request.state, "api_key_error", None)
+        if api_key_error:
+            return _error_result(ErrorCode.UNAUTHENTICATED, api_key_error)
+        if isinstance(request_data, GraphQLRequestData):
+            # Raises BadPersistedRequest (400) before anything runs or is stored.
+            ref = read_request(
+                request_data.query,
+                request_data.extensions,
+                getattr(request_data, "document_id", None),
+            )
+            try:
+                query = await self.persisted.resolve(context, request_data.query, ref)
+            except AppError as exc:
+                if exc.code is ErrorCode.PERSISTED_QUERY_NOT_FOUND:
+                    # Apollo's links resend the text only after a 200.
+                    request.state.apq_miss = True
+                return _error_result(exc.code, exc.message)
+            request_data = replace(request_data, query=query)
         return await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )
 
     async def parse_http_body(self, request_adapter: Any) -> Any:
         try:
-            return await super().parse_http_body(request_adapter)
+            data = await super().parse_http_body(request_adapter)
         except (AttributeError, TypeError) as exc:
             # A JSON body that is not an object (a string, a number...).
             raise HTTPException(400, "The request body must be a JSON object") from exc
+        if isinstance(data, GraphQLRequestData):
+            document_id = await self._document_id(request_adapter)
+            if document_id is not None:
+                fields = {f: getattr(data, f) for f in data.__dataclass_fields__}
+                data = PersistedRequestData(**fields, document_id=document_id)
+        return data
+
+    @staticmethod
+    async def _document_id(request_adapter: Any) -> object:
+        """The GraphQL-over-HTTP `documentId` member (the body is cached, not read twice)."""
+        if request_adapter.method == "GET":
+            return request_adapter.query_params.get("documentId")
+        body = await request_adapter.get_body()
+        if b'"documentId"' not in body:
+            return None
+        parsed = json.loads(body)
+        return parsed.get("documentId") if isinstance(parsed, dict) else None
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -182,6 +282,9 @@ class GraphQLView(GraphQL[Context, None]):
         else:
             try:
                 response = await self.run(request)
+            except BadPersistedRequest as exc:
+                error = {"message": str(exc), "extensions": {"code": "BAD_USER_INPUT"}}
+                response = JSONResponse({"errors": [error]}, status_code=400)
             except HTTPException as exc:
                 status = exc.status_code
                 if request.method == "GET" and "GET" in exc.reason and "mutation" in exc.reason:
@@ -191,7 +294,9 @@ class GraphQLView(GraphQL[Context, None]):
                     response.headers["allow"] = "POST"
             if response.media_type == APPLICATION_JSON and media == GRAPHQL_RESPONSE_JSON:
                 response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
-                if getattr(request.state, "request_error", False):
+                if getattr(request.state, "request_error", False) and not getattr(
+                    request.state, "apq_miss", False
+                ):
                     response.status_code = 400
         request_id = getattr(request.state, "request_id", None)
         if request_id:
@@ -203,7 +308,20 @@ class GraphQLView(GraphQL[Context, None]):
             request.method == "GET"
             and "text/html" in request.headers.get("accept", "")
             and self.graphql_ide is not None
+            and not _names_an_operation(request.query_params)
         )
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET by hash (APQ, documentId) has no `query` but is an operation, not a browser.
+        rendered: bool = super().should_render_graphql_ide(request)
+        return rendered and not _names_an_operation(request.query_params)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return self.graphiql_assets.page(request)
+
+
+def _names_an_operation(params: Any) -> bool:
+    return any(params.get(k) is not None for k in ("query", "extensions", "documentId"))
 
 
 def encode(data: object) -> str:

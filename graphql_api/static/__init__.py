@@ -134,6 +134,7 @@ _PAGE = """<!doctype html>
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>GraphiQL</title>
+    <link rel="icon" href="data:,">
     {styles}
   </head>
   <body>

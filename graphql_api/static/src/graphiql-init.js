@@ -30,15 +30,32 @@
     return wsClients[authorization];
   }
 
+  // The type of the operation to run: from the parsed document GraphiQL may hand over, else
+  // from the text (comments and strings removed so they cannot fake a keyword).
   function operationType(params, documentAST) {
-    if (!documentAST) return "query";
-    var operations = documentAST.definitions.filter(function (d) {
-      return d.kind === "OperationDefinition";
+    if (documentAST && documentAST.definitions) {
+      var operations = documentAST.definitions.filter(function (d) {
+        return d.kind === "OperationDefinition";
+      });
+      var chosen = operations.find(function (d) {
+        return params.operationName ? d.name && d.name.value === params.operationName : true;
+      });
+      if (chosen) return chosen.operation;
+    }
+    var text = String(params.query || "")
+      .replace(/"""[\s\S]*?"""/g, "")
+      .replace(/"(?:[^"\\\n]|\\.)*"/g, "")
+      .replace(/#[^\n]*/g, "");
+    var pattern = /(?:^|[\s}])(query|mutation|subscription)\b\s*([_A-Za-z][_0-9A-Za-z]*)?/g;
+    var found = [];
+    var match;
+    while ((match = pattern.exec(text))) found.push(match);
+    var named = found.find(function (m) {
+      return m[2] === params.operationName;
     });
-    var chosen = operations.find(function (d) {
-      return params.operationName ? d.name && d.name.value === params.operationName : true;
-    });
-    return chosen ? chosen.operation : "query";
+    // A lone operation is the one to run, whatever name GraphiQL still remembers.
+    var chosen = named || (found.length === 1 || !params.operationName ? found[0] : null);
+    return chosen ? chosen[1] : "query";
   }
 
   function fetcher(params, opts) {
