@@ -20,6 +20,7 @@ from graphql_api.common.types import SCALAR_MAP, Node
 from graphql_api.context import Context
 from graphql_api.errors_ext import ShapeErrors, log_unexpected
 from graphql_api.limits import CachedDocument, DocumentCache, LimitConfig
+from graphql_api.media import schema as media_schema
 from graphql_api.orgs import schema as orgs_schema
 from graphql_api.persisted import schema as persisted_schema
 from graphql_api.teams import schema as teams_schema
@@ -41,6 +42,7 @@ Query = merge_types(
         orgs_schema.Query,
         teams_schema.Query,
         checklists_schema.Query,
+        media_schema.Query,
         persisted_schema.Query,
         NodeQuery,
     ),
@@ -51,6 +53,7 @@ Mutation = merge_types(
         orgs_schema.Mutation,
         teams_schema.Mutation,
         checklists_schema.Mutation,
+        media_schema.Mutation,
         apikeys_schema.Mutation,
         persisted_schema.Mutation,
     ),

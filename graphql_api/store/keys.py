@@ -34,15 +34,23 @@ Organizations (every org-scoped partition key starts with ORG#<oid>)
   run event .................. ORG#<oid>#RUN#<rid> / EVENT#<version:010d>
   run comment ................ ORG#<oid>#RUN#<rid> / COMMENT#<time>#<cid>
   file / upload .............. ORG#<oid> / FILE#<fid>
+      files of a target ...... [gsi1] ORG#<oid>#FILES#<target> / <completedAt>#<fid>  (READY)
+  pending upload marker ...... ORG#<oid> / PENDINGUPLOAD#<expiresAt>#<fid>
+      live ones: sk between PENDINGUPLOAD#<now> and PENDINGUPLOAD#\uffff (consistent;
+      the quota counts them, expired ones drop out by their key alone)
   api key .................... ORG#<oid> / APIKEY#<kid>
   api key lookup (global) .... APIKEY#<prefix> / APIKEY
   persisted operation ........ ORG#<oid> / PQ#<client>#<opId>
-  idempotency record ......... IDEM#<principal>#<key> / IDEM
   persisted query manifest ... ORG#<oid> / PQMANIFEST#<client>          (head: current manifestId)
       an org's manifests ..... ORG#<oid> / begins_with PQMANIFEST#
   manifest operation ......... ORG#<oid> / PQOP#<client>#<manifestId>#<opId>
       (one set per registration, so a new manifest replaces the old one atomically by
       switching the head; a registration's set: begins_with PQOP#<client>#<manifestId>#)
+  idempotency record ......... IDEM#<principal>#<key> / IDEM
+
+S3 objects (not table keys; built here too so the layout is in one place)
+  uploaded file .............. org/<oid>/files/<fid>/<sanitized name>
+      (tagged PENDING_UPLOAD_TAG until completed: the lifecycle rule expires the rest)
 """
 
 from __future__ import annotations
@@ -316,3 +324,30 @@ def manifest_operation(org_id: str, client: str, manifest_id: str, op_id: str) -
 
 def manifest_operations_prefix(client: str, manifest_id: str) -> str:
     return f"PQOP#{client}#{manifest_id}#"
+
+
+# files (S3 layout and the table items of uploads) ------------------------
+def file_target_gsi(org_id: str, target: str) -> str:
+    """Files attached to one target (`target` from media: e.g. RUN#<rid>#<itemId>)."""
+    return f"ORG#{org_id}#FILES#{target}"
+
+
+def file_listing(org_id: str, target: str, completed_at: str, fid: str) -> dict[str, str]:
+    return {"gsi1pk": file_target_gsi(org_id, target), "gsi1sk": f"{completed_at}#{fid}"}
+
+
+def pending_upload(org_id: str, expires_at: str, fid: str) -> Key:
+    return _k(org_pk(org_id), f"{PENDING_UPLOAD_PREFIX}{expires_at}#{fid}")
+
+
+PENDING_UPLOAD_PREFIX = "PENDINGUPLOAD#"
+
+
+# An upload's object carries this tag until completeUpload accepts it; the bucket's lifecycle
+# rule (infra/stacks/data.py) expires tagged objects, so abandoned uploads do not stay.
+PENDING_UPLOAD_TAG = ("upload", "pending")
+
+
+def file_object(org_id: str, fid: str, safe_name: str) -> str:
+    """The S3 key of a file: always under org/<oid>/, the name already sanitized."""
+    return f"org/{org_id}/files/{fid}/{safe_name}"

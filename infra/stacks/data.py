@@ -15,11 +15,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from graphql_api.store.keys import PENDING_UPLOAD_TAG
 from graphql_api.store.table import GSIS, TTL_ATTRIBUTE, create_table_kwargs
 from infra.stacks.config import StageConfig
 
-# Unconfirmed browser uploads land under this prefix; completeUpload moves them to their
-# final key. Whatever is still here after a day was abandoned.
+# Browser uploads go straight to their final key under org/<orgId>/ (a prefix rule cannot
+# single them out), tagged PENDING_UPLOAD_TAG until completeUpload accepts them and replaces
+# the tag: a tagged object older than a day was abandoned. The `pending/` prefix rule is from
+# the earlier two-key plan; nothing writes there now (tests/infra still pins it).
 PENDING_UPLOAD_PREFIX = "pending/"
 ABANDONED_UPLOAD_DAYS = 1
 
@@ -127,6 +130,11 @@ class Data(Construct):
                     expiration=Duration.days(ABANDONED_UPLOAD_DAYS),
                 ),
                 s3.LifecycleRule(
+                    id="abandoned-tagged-uploads",
+                    tag_filters=dict([PENDING_UPLOAD_TAG]),
+                    expiration=Duration.days(ABANDONED_UPLOAD_DAYS),
+                ),
+                s3.LifecycleRule(
                     id="incomplete-multipart",
                     abort_incomplete_multipart_upload_after=Duration.days(ABANDONED_UPLOAD_DAYS),
                 ),
@@ -172,7 +180,14 @@ class Data(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="BucketObjects",
-                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                # PutObjectTagging: presigned POSTs set the pending tag (S3 checks it against
+                # the signer's rights) and completeUpload replaces it.
+                actions=[
+                    "s3:GetObject",
+                    "s3:PutObject",
+                    "s3:DeleteObject",
+                    "s3:PutObjectTagging",
+                ],
                 resources=[self.bucket.arn_for_objects("*")],
             )
         )
