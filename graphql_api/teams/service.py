@@ -63,6 +63,38 @@ async def team_member_ids(ctx: Context, org_id: str, team_id: str) -> list[str]:
     return [str(i["userId"]) for i in await repo.all_team_members(ctx, org_id, team_id)]
 
 
+async def remove_from_all_teams(ctx: Context, org_id: str, user_id: str) -> list[str]:
+    """Take someone who left the organization off all its teams; the IDs of those teams.
+
+    For the organization's removeMember to call after its own commit. One transaction per
+    team (the member item, the team's count and the audit entry); a team deleted meanwhile
+    only leaves a stray member item, which is deleted.
+    """
+    memberships = await repo.teams_of_user(ctx, org_id, user_id)
+    for item in memberships:
+        tid = item["teamId"]
+        key = repo.member_key(org_id, tid, user_id)
+        details = {"userId": user_id, "role": item["role"], "reason": "left the organization"}
+        try:
+            await ctx.store.transact(
+                [
+                    transact.delete(key, condition="attribute_exists(pk)"),
+                    transact.update(
+                        keys.team(org_id, tid),
+                        "ADD memberCount :d",
+                        values={":d": -1},
+                        condition="attribute_exists(pk)",
+                    ),
+                    entry_op(ctx, org_id, "team.member_removed", "Team", tid, details),
+                ]
+            )
+        except ConditionFailed:
+            await ctx.store.delete(key)
+        ctx.forget(keys.team(org_id, tid))
+        ctx.forget(key)
+    return [str(i["teamId"]) for i in memberships]
+
+
 # teams ------------------------------------------------------------------------
 async def create_team(ctx: Context, org_id: str, name: str, description: str | None) -> Item:
     tid = new_id()

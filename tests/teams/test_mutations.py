@@ -191,3 +191,21 @@ async def test_service_contract_for_other_domains(client_for, resources):
     with pytest.raises(AppError) as caught:
         await service.require_team(ctx, org_local, local_id(first["id"]))
     assert caught.value.code is ErrorCode.NOT_FOUND
+
+
+async def test_someone_who_left_the_organization_leaves_its_teams(client_for, resources):
+    org = await create_org(client_for, roles=["MEMBER"])
+    owner, member = org.clients["OWNER"], org.clients["MEMBER"]
+    org_local = local_id(org.id)
+    teams = [await create_team(owner, org.id, name) for name in ("A", "B")]
+    for team in teams:
+        await add_to_team(owner, team["id"], member_id_of(org.id, member))
+    await add_to_team(owner, teams[0]["id"], member_id_of(org.id, owner), "LEAD")
+
+    left = await service.remove_from_all_teams(_ctx(resources, owner.sub), org_local, member.sub)
+    assert sorted(left) == sorted(local_id(t["id"]) for t in teams)
+    ctx = _ctx(resources, owner.sub)
+    assert await service.team_ids_of(ctx, org_local, member.sub) == []
+    assert await service.team_ids_of(ctx, org_local, owner.sub) == [local_id(teams[0]["id"])]
+    counts = [(await owner.data(TEAM, {"id": t["id"]}))["team"]["memberCount"] for t in teams]
+    assert counts == [1, 0]
