@@ -8,6 +8,7 @@ or when revocations leave nothing allowed on it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -23,6 +24,8 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_SLOW_CONSUMER = 4008
 CLOSE_INIT_TIMEOUT = 4408
 CLOSE_TOO_BIG = 1009
+# How long the end of a connection waits for its close frame to get out.
+CLOSE_WAIT_SECONDS = 10.0
 
 Closer = Callable[[int, str], Coroutine[Any, Any, None]]
 Cleanup = Callable[[], Awaitable[None]]
@@ -86,7 +89,10 @@ class LiveConnection:
                 log.exception("WebSocket cleanup failed")
         closing = self._closing
         if closing is not None and not closing.done():
-            # The close frame may be stuck behind a client that stopped reading.
+            # The close frame may be stuck behind a client that stopped reading: give it the
+            # time a close handshake gets, then let the server drop the connection.
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(closing), CLOSE_WAIT_SECONDS)
             closing.cancel()
 
 
