@@ -67,6 +67,8 @@ for _root, _doc in ((Query, "Reads: the caller, organizations, any node."), (Mut
 class AppSchema(strawberry.Schema):
     """Logs unexpected errors with the request id before they are masked."""
 
+    document_cache: DocumentCache
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -82,12 +84,16 @@ def build_schema(limits: LimitConfig | None = None) -> AppSchema:
     schema = AppSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
+        # Subscription events shared by many subscribers execute once (subscriptions/sharing).
+        execution_context_class=SharingExecutionContext,
         extensions=[cached, ShapeErrors],
         config=StrawberryConfig(auto_camel_case=True, scalar_map=SCALAR_MAP),
     )
     cached.cache = DocumentCache(
         schema._schema, limits, (MaybeNullValidationRule, OneOfInputValidationRule)
     )
+    schema.document_cache = cached.cache
     return schema
 
 

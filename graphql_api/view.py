@@ -24,6 +24,8 @@ from graphql_api.apikeys import service as apikeys
 from graphql_api.auth.service import auth_scheme, authenticate, principal_from_bearer
 from graphql_api.context import Context, Resources
 from graphql_api.errors import AppError, ErrorCode
+from graphql_api.fast_path import FastPath, parse_plain
+from graphql_api.limits import DocumentCache
 from graphql_api.metrics import GRAPHQL_OPERATIONS
 from graphql_api.persisted.requests import BadPersistedRequest, PersistedQueries, read_request
 from graphql_api.persisted.transport import resolve_ws_payload
@@ -134,6 +136,8 @@ class GraphQLView(GraphQL[Context, None]):
             multipart_uploads_enabled=False,
         )
         self._resources: Resources | None = None
+        cache: DocumentCache = getattr(schema, "document_cache")  # noqa: B009 - set by build_schema
+        self.fast_path = FastPath(schema, cache)
         self.persisted = PersistedQueries(settings)
         self.graphiql_assets = GraphiQLAssets()
 
@@ -281,7 +285,8 @@ class GraphQLView(GraphQL[Context, None]):
             )
         else:
             try:
-                response = await self.run(request)
+                fast = await self._fast_response(request)
+                response = fast if fast is not None else await self.run(request)
             except BadPersistedRequest as exc:
                 error = {"message": str(exc), "extensions": {"code": "BAD_USER_INPUT"}}
                 response = JSONResponse({"errors": [error]}, status_code=400)
@@ -302,6 +307,37 @@ class GraphQLView(GraphQL[Context, None]):
         if request_id:
             response.headers["x-request-id"] = request_id
         await response(scope, receive, send)
+
+    async def _fast_response(self, request: Request) -> Response | None:
+        """The fast path's response, or None when the request needs the full pipeline."""
+        headers = request.headers
+        if (
+            request.method != "POST"
+            or self.persisted.required
+            or not headers.get("content-type", "").startswith("application/json")
+            or auth_scheme(headers.get("authorization")) == "apikey"
+        ):
+            return None
+        plain = parse_plain(await request.body())
+        prepared = self.fast_path.prepare(plain) if plain is not None else None
+        if plain is None or prepared is None:
+            return None
+        document, errors = prepared
+        sub_response = await self.get_sub_response(request)
+        ctx = await self.get_context(request, response=sub_response)
+        if errors:
+            result = self.fast_path.refuse(errors, ctx)
+        else:
+            result = await self.fast_path.execute(document, plain, ctx)
+        request.state.request_error = result.request_error
+        GRAPHQL_OPERATIONS.labels(
+            result.operation_name or "anonymous", "http", result.outcome
+        ).inc()
+        response = Response(encode(result.payload), media_type=APPLICATION_JSON)
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
 
     def should_render_ide(self, request: Request) -> bool:
         return (

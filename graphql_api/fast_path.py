@@ -1,0 +1,128 @@
+"""The fast path of POST /graphql for plain operations whose document is cached and valid.
+
+Strawberry's request pipeline (request adapters, the extension runner, result conversion)
+costs several times more than executing a small operation. For the common request - a JSON
+body with a query text (no persisted-query parts), a document already parsed and validated
+in the process's DocumentCache, a query or mutation - the view calls graphql-core's executor
+directly with Strawberry's schema and the same context, then shapes errors exactly like the
+ShapeErrors extension. Anything else goes through the full pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast
+from strawberry.execution import optimized_is_awaitable
+
+from graphql_api.context import Context
+from graphql_api.errors import ErrorCode
+from graphql_api.errors_ext import log_unexpected, shape_error
+from graphql_api.limits import DocumentCache
+
+
+@dataclass(frozen=True)
+class PlainRequest:
+    """A parsed JSON body that the fast path can run."""
+
+    query: str
+    variables: dict[str, Any] | None
+    operation_name: str | None
+
+
+def parse_plain(body: bytes) -> PlainRequest | None:
+    """The request if it is a plain operation; None sends it down the full pipeline."""
+    if b"persistedQuery" in body or b"documentId" in body:
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    query, variables, name = data.get("query"), data.get("variables"), data.get("operationName")
+    extensions = data.get("extensions")
+    if not isinstance(query, str) or extensions not in (None, {}):
+        return None
+    if variables is not None and not isinstance(variables, dict):
+        return None
+    if name is not None and not isinstance(name, str):
+        return None
+    return PlainRequest(query, variables, name)
+
+
+@dataclass
+class FastResult:
+    """The response body and what the view needs for status, metrics and logs."""
+
+    payload: dict[str, Any]
+    request_error: bool
+    outcome: str
+    operation_name: str | None
+    operation_type: str
+
+
+class FastPath:
+    """Runs plain operations on graphql-core with the schema's cached documents."""
+
+    def __init__(self, schema: Any, cache: DocumentCache) -> None:
+        self._schema = schema._schema
+        self._executor = schema.execution_context_class
+        self._cache = cache
+
+    def prepare(self, request: PlainRequest) -> tuple[Any, list[GraphQLError]] | None:
+        """(document, validation errors) from the cache; None for subscriptions, which the
+        full pipeline refuses over HTTP with its own message."""
+        document, errors = self._cache.get(request.query)
+        if document is None or errors:
+            return None, errors
+        operation = get_operation_ast(document, request.operation_name)
+        if operation is None or operation.operation is OperationType.SUBSCRIPTION:
+            return None
+        return document, []
+
+    def refuse(self, errors: list[GraphQLError], ctx: Context) -> FastResult:
+        """A request error (parse or validation): errors only, no data."""
+        formatted = [shape_error(e, ctx.request_id).formatted for e in errors]
+        return FastResult({"errors": formatted}, True, "request_error", None, "unknown")
+
+    async def execute(self, document: Any, request: PlainRequest, ctx: Context) -> FastResult:
+        operation = get_operation_ast(document, request.operation_name)
+        assert operation is not None
+        kwargs: dict[str, Any] = {}
+        if self._executor is not None:
+            kwargs["executor_class"] = self._executor
+        result = execute(
+            self._schema,
+            document,
+            context_value=ctx,
+            variable_values=request.variables,
+            operation_name=request.operation_name,
+            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+            **kwargs,
+        )
+        if optimized_is_awaitable(result):
+            result = await result  # type: ignore[misc]
+        assert isinstance(result, ExecutionResult)
+        errors = result.errors or []
+        if errors:
+            log_unexpected(errors, ctx.request_id)
+        formatted = [shape_error(e, ctx.request_id).formatted for e in errors]
+        request_error = result.data is None and bool(errors) and all(not e.path for e in errors)
+        payload: dict[str, Any] = {} if request_error else {"data": result.data}
+        if formatted:
+            payload["errors"] = formatted
+        codes = {f.get("extensions", {}).get("code") for f in formatted}
+        outcome = (
+            "ok"
+            if not formatted
+            else "internal_error"
+            if ErrorCode.INTERNAL_SERVER_ERROR.value in codes
+            else "request_error"
+            if request_error
+            else "error"
+        )
+        name = request.operation_name or (operation.name.value if operation.name else None)
+        return FastResult(payload, request_error, outcome, name, operation.operation.value)
