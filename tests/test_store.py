@@ -11,7 +11,6 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 
 from graphql_api.context import Resources
 from graphql_api.errors import AppError, ErrorCode
-from graphql_api.metrics import REGISTRY
 from graphql_api.store import keys, transact
 from graphql_api.store.client import Store
 from graphql_api.store.codec import serialize
@@ -22,6 +21,7 @@ from graphql_api.store.errors import (
     map_client_error,
 )
 from graphql_api.store.pagination import CursorCodec, page_size
+from tests.support.calls import counting_calls
 from tests.support.factories import create_org
 from tests.support.fast_moto import fast_moto_fixture  # noqa: F401
 from tests.support.graphql import GraphQLClient
@@ -33,41 +33,9 @@ def flip(text: str) -> str:
     return ("A" if text[0] != "A" else "B") + text[1:]
 
 
-def calls(operation: str) -> int:
-    return int(REGISTRY.get_sample_value("dynamodb_calls_total", {"operation": operation}) or 0)
-
-
 def scratch_key(run: str, i: int) -> keys.Key:
     # Test-only partition: the store layer is generic over keys.
     return {"pk": f"TEST#{run}", "sk": f"ITEM#{i:04d}"}
-
-
-async def test_batch_get_250_keys_in_key_order(resources: Resources) -> None:
-    store = resources.store
-    run = uuid.uuid4().hex[:8]
-    present = [i for i in range(250) if i % 3 == 0]
-    # BatchWriteItem: a transaction would make moto deep-copy the session's table per item.
-    for start in range(0, len(present), 25):
-        puts = [
-            {"PutRequest": {"Item": serialize({**scratch_key(run, i), "n": i, "ratio": i / 4})}}
-            for i in present[start : start + 25]
-        ]
-        result = await store.dynamodb.batch_write_item(RequestItems={store.table: puts})
-        assert not result.get("UnprocessedItems")
-    wanted = [scratch_key(run, i) for i in reversed(range(250))]
-    before = calls("BatchGetItem")
-    items = await store.batch_get(wanted)
-    used = calls("BatchGetItem") - before
-    print(f"250 keys -> {used} BatchGetItem calls, {sum(1 for i in items if i)} found")
-    assert used == 3
-    assert len(items) == 250
-    for i, item in zip(reversed(range(250)), items, strict=True):
-        if i % 3 == 0:
-            assert item is not None and item["n"] == i
-            assert isinstance(item["n"], int)
-            assert item["ratio"] == i / 4
-        else:
-            assert item is None
 
 
 async def test_batch_get_keeps_duplicates_in_place(resources: Resources) -> None:
@@ -277,3 +245,32 @@ async def test_one_item_twice_in_a_transaction_is_refused(any_store: Store) -> N
         )
     assert info.value.aws_code == "ValidationException"
     assert await any_store.get(key, consistent=True) is None
+
+
+async def test_batch_get_250_keys_in_key_order(any_store: Store) -> None:
+    store = any_store
+    run = uuid.uuid4().hex[:8]
+    present = [i for i in range(250) if i % 3 == 0]
+    # BatchWriteItem: fewer calls than puts; a transaction would deep-copy moto's table per item.
+    for start in range(0, len(present), 25):
+        puts = [
+            {"PutRequest": {"Item": serialize({**scratch_key(run, i), "n": i, "ratio": i / 4})}}
+            for i in present[start : start + 25]
+        ]
+        result = await store.dynamodb.batch_write_item(RequestItems={store.table: puts})
+        assert not result.get("UnprocessedItems")
+    wanted = [scratch_key(run, i) for i in reversed(range(250))]
+    with counting_calls(store) as calls:
+        items = await store.batch_get(wanted)
+    used = calls["BatchGetItem"]
+    assert sum(calls.values()) == used
+    print(f"250 keys -> {used} BatchGetItem calls, {sum(1 for i in items if i)} found")
+    assert used == 3
+    assert len(items) == 250
+    for i, item in zip(reversed(range(250)), items, strict=True):
+        if i % 3 == 0:
+            assert item is not None and item["n"] == i
+            assert isinstance(item["n"], int)
+            assert item["ratio"] == i / 4
+        else:
+            assert item is None
