@@ -1,8 +1,11 @@
 """Error shaping: every error leaves with a contract code; unexpected ones are masked.
 
 `AppError`s keep their message and extensions. Parse, validation and variable errors are
-BAD_USER_INPUT unless a limit set QUERY_TOO_COMPLEX. Anything else becomes
-INTERNAL_SERVER_ERROR carrying the request id, and is logged with the traceback.
+BAD_USER_INPUT unless a limit set QUERY_TOO_COMPLEX. A store fault that outlived botocore's
+retries (throttling, a transient 5xx) is RATE_LIMITED with `retryable` and `retryAfter`: the
+store asked us to slow down, and the write it refused was all-or-nothing, so the client may
+simply retry. Anything else becomes INTERNAL_SERVER_ERROR carrying the request id, and is
+logged with the traceback.
 """
 
 from __future__ import annotations
@@ -14,9 +17,18 @@ from graphql import GraphQLError, VariableDefinitionNode
 from strawberry.extensions import MaskErrors
 
 from graphql_api.errors import AppError, ErrorCode
+from graphql_api.store.errors import RetryableStoreError
 
 log = logging.getLogger("graphql_api.errors")
 CODES = frozenset(c.value for c in ErrorCode)
+# Seconds a client should wait before retrying after a store fault: botocore already spent
+# its backoff (up to a few seconds) on the request, so one more second is a polite pause.
+STORE_RETRY_AFTER_SECONDS = 1
+
+
+def _store_fault(error: GraphQLError) -> RetryableStoreError | None:
+    original = error.original_error
+    return original if isinstance(original, RetryableStoreError) else None
 
 
 def _is_variable_error(error: GraphQLError) -> bool:
@@ -31,7 +43,7 @@ def _is_variable_error(error: GraphQLError) -> bool:
 
 def is_expected(error: GraphQLError) -> bool:
     original = error.original_error
-    if isinstance(original, AppError):
+    if isinstance(original, AppError | RetryableStoreError):
         return True
     if original is None or _is_variable_error(error):
         return True
@@ -44,6 +56,14 @@ def shape_error(error: GraphQLError, request_id: str) -> GraphQLError:
     if isinstance(original, AppError):
         extensions: dict[str, Any] = original.to_extensions()
         message = original.message
+    elif _store_fault(error) is not None:
+        extensions = {
+            "code": ErrorCode.RATE_LIMITED.value,
+            "retryable": True,
+            "retryAfter": STORE_RETRY_AFTER_SECONDS,
+            "requestId": request_id,
+        }
+        message = "The service is busy; retry shortly"
     elif is_expected(error):
         extensions = dict(error.extensions or {})
         if extensions.get("code") not in CODES:
@@ -64,7 +84,16 @@ def shape_error(error: GraphQLError, request_id: str) -> GraphQLError:
 
 def log_unexpected(errors: list[GraphQLError], request_id: str) -> None:
     for error in errors:
-        if not is_expected(error):
+        fault = _store_fault(error)
+        if fault is not None:
+            # Expected under load, but operators must see it (alarms watch the metric too).
+            log.warning(
+                "store fault after retries (request %s): %s %s",
+                request_id,
+                fault.aws_code,
+                fault,
+            )
+        elif not is_expected(error):
             log.error(
                 "unexpected error (request %s): %s",
                 request_id,
@@ -80,3 +109,9 @@ class ShapeErrors(MaskErrors):
         ctx = self.execution_context.context
         request_id = getattr(ctx, "request_id", "-")
         return [shape_error(e, request_id) for e in errors]
+
+    def _process_result(self, result: object) -> None:
+        # Most results have no errors: skip the base class's isinstance against a runtime
+        # Protocol, which is a measurable share of every subscription event's delivery.
+        if getattr(result, "errors", None):
+            super()._process_result(result)

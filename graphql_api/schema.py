@@ -14,6 +14,7 @@ from strawberry.types import ExecutionContext, Info
 from strawberry.types.base import get_object_definition
 
 from graphql_api.apikeys import schema as apikeys_schema
+from graphql_api.assignments import schema as assignments_schema
 from graphql_api.checklists import schema as checklists_schema
 from graphql_api.common.node import resolve_node
 from graphql_api.common.types import SCALAR_MAP, Node
@@ -23,6 +24,10 @@ from graphql_api.limits import CachedDocument, DocumentCache, LimitConfig
 from graphql_api.media import schema as media_schema
 from graphql_api.orgs import schema as orgs_schema
 from graphql_api.persisted import schema as persisted_schema
+from graphql_api.presence import schema as presence_schema
+from graphql_api.runs import schema as runs_schema
+from graphql_api.subscriptions import schema as subscriptions_schema
+from graphql_api.subscriptions.sharing import SharingExecutionContext
 from graphql_api.teams import schema as teams_schema
 from graphql_api.users import schema as users_schema
 
@@ -42,6 +47,8 @@ Query = merge_types(
         orgs_schema.Query,
         teams_schema.Query,
         checklists_schema.Query,
+        assignments_schema.Query,
+        runs_schema.Query,
         media_schema.Query,
         persisted_schema.Query,
         NodeQuery,
@@ -53,11 +60,15 @@ Mutation = merge_types(
         orgs_schema.Mutation,
         teams_schema.Mutation,
         checklists_schema.Mutation,
+        assignments_schema.Mutation,
+        runs_schema.Mutation,
         media_schema.Mutation,
+        presence_schema.Mutation,
         apikeys_schema.Mutation,
         persisted_schema.Mutation,
     ),
 )
+Subscription = subscriptions_schema.Subscription
 
 # merge_types takes no description; the root types are documented like every other type.
 for _root, _doc in ((Query, "Reads: the caller, organizations, any node."), (Mutation, "Changes.")):

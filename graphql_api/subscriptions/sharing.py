@@ -29,15 +29,37 @@ class SharedResults:
         self.entries: dict[tuple[int, str], tuple[object, Any]] = {}
 
 
+class _Reused:
+    """Stands in for the per-event copy of the executor when the result is already known."""
+
+    __slots__ = ("result",)
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        return _reuse(self.result)
+
+
 class SharingExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor, reusing results of shared subscription events."""
+
+    def build_per_event_executor(self, payload: Any) -> Any:
+        # A known result needs no copy of the executor (the copy is most of the remaining
+        # per-subscriber work of an event).
+        shared = getattr(payload, "shared", None)
+        if isinstance(shared, SharedResults):
+            entry = shared.entries.get(self._share_key())
+            if entry is not None and entry[0] is self.operation:
+                return _Reused(entry[1])
+        return super().build_per_event_executor(payload)
 
     def execute_operation(self, serially: bool | None = None) -> Any:
         shared = getattr(self.root_value, "shared", None)
         # graphql-core runs each subscription event with serially=False.
         if serially is not False or not isinstance(shared, SharedResults):
             return super().execute_operation(serially)
-        key = (id(self.operation), _frozen(self.variable_values.coerced))
+        key = self._share_key()
         entry = shared.entries.get(key)
         # The operation is compared too: an id can be reused once a document is freed.
         if entry is not None and entry[0] is self.operation:
@@ -49,6 +71,14 @@ class SharingExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return _reuse(task)
         shared.entries[key] = (self.operation, result)
         return result
+
+    def _share_key(self) -> tuple[int, str]:
+        # Computed once per subscription: per-event executors are copies of this one.
+        key: tuple[int, str] | None = self.__dict__.get("_shared_key")
+        if key is None:
+            key = (id(self.operation), _frozen(self.variable_values.coerced))
+            self.__dict__["_shared_key"] = key
+        return key
 
 
 def _frozen(variables: dict[str, Any] | None) -> str:

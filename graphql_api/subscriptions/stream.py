@@ -85,6 +85,8 @@ class LiveStream:
 
     async def _recheck(self) -> None:
         assert self.org_id is not None
+        # Roles only change with a message here: drop the connection's cached one.
+        self.ctx.forget_role(self.org_id)
         role = await current_role(self.ctx, self.org_id)
         self.role = role
         if role is None or not role.at_least(self.min_role):
@@ -93,10 +95,8 @@ class LiveStream:
 
     def _fresh_caches(self) -> None:
         # The connection's context lives as long as the socket: each event must see
-        # current data and roles, not what the first event loaded.
+        # current data, not what the first event loaded.
         self.ctx.loader.clear_all()
-        if self.org_id is not None:
-            self.ctx.forget_role(self.org_id)
 
 
 @asynccontextmanager

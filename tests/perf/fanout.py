@@ -1,0 +1,300 @@
+"""Fan-out benchmark (a script that prints figures, not a test).
+
+    .venv/bin/python -m tests.perf.fanout [--subscribers 1000] [--events 40] [--gap 0.25]
+
+Starts moto, a redis-server and two app replicas (`python -m graphql_api serve`), opens the
+subscribers (half on each replica, one WebSocket and one runUpdated each, from two client
+processes, one per replica), then commits `--events` item changes on one run through
+replica 0 and prints:
+
+- event-to-delivery latency p50 / p99 / max, measured from the commit: the reference time of
+  each version is when a raw Redis subscriber on the run's channel sees the PUBLISH that
+  follows the commit (sub-millisecond after it); every client stamps arrival with the same
+  system-wide monotonic clock;
+- messages lost (and duplicated or out of order): every subscriber must see every version;
+- memory per idle subscription: RSS growth of both replicas / subscribers, after they are
+  all subscribed and idle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import signal
+import socket
+import statistics
+import sys
+import threading
+import time
+
+from websockets.asyncio.client import connect
+
+RUN_UPDATED = """
+subscription($run: ID!) {
+  runUpdated(runId: $run) { version event { type itemId after } progress { done percent } }
+}"""
+
+
+# client process --------------------------------------------------------------------------
+async def client_main(url: str, count: int, token: str, run_id: str) -> None:
+    """Opens `count` subscribers; prints READY, then on EOF of stdin prints the results."""
+    arrivals: list[list[tuple[int, float]]] = [[] for _ in range(count)]
+    ready = 0
+    all_ready = asyncio.Event()
+
+    async def subscriber(index: int) -> None:
+        for attempt in range(5):
+            try:
+                await subscribe(index)
+                return
+            except Exception as exc:
+                print(f"subscriber {index}: {exc!r}; retrying", file=sys.stderr)
+                await asyncio.sleep(0.5 * (attempt + 1))
+        print(f"subscriber {index}: gave up", file=sys.stderr)
+
+    async def subscribe(index: int) -> None:
+        nonlocal ready
+        async with connect(
+            url,
+            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+            compression=None,
+            max_queue=None,
+            open_timeout=60,
+            ping_interval=None,
+        ) as ws:
+            await ws.send(
+                json.dumps(
+                    {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
+                )
+            )
+            subscribe = {"query": RUN_UPDATED, "variables": {"run": run_id}}
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
+            mine = arrivals[index]
+            async for raw in ws:
+                now = time.monotonic()
+                message = json.loads(raw)
+                kind = message.get("type")
+                if kind == "ping":
+                    await ws.send('{"type":"pong"}')
+                elif kind == "next":
+                    version = message["payload"]["data"]["runUpdated"]["version"]
+                    if not mine:  # the snapshot: subscribed
+                        ready += 1
+                        if ready == count:
+                            all_ready.set()
+                    mine.append((version, now))
+                elif kind not in ("connection_ack", "pong"):
+                    print(json.dumps({"unexpected": message}), file=sys.stderr)
+
+    tasks = []
+    for i in range(count):
+        tasks.append(asyncio.create_task(subscriber(i)))
+        if i % 20 == 19:
+            # A steady ramp (about 200 a second per client) rather than a stampede: each
+            # subscribe reads DynamoDB (moto here) a few times.
+            await asyncio.sleep(0.1)
+    await asyncio.wait_for(all_ready.wait(), 300)
+    print("READY", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    for task in tasks:
+        task.cancel()
+    print(json.dumps(arrivals), flush=True)
+
+
+# coordinator -----------------------------------------------------------------------------
+class RawSubscriber(threading.Thread):
+    """SUBSCRIBEs to one channel on Redis and stamps each version when it is published."""
+
+    def __init__(self, port: int, channel: str) -> None:
+        super().__init__(daemon=True)
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        body = f"*2\r\n$9\r\nSUBSCRIBE\r\n${len(channel)}\r\n{channel}\r\n"
+        self.sock.sendall(body.encode())
+        self.stream = self.sock.makefile("rb")
+        self._read_reply()  # the subscribe confirmation
+        self.published: dict[int, float] = {}
+
+    def _read_reply(self) -> list[bytes]:
+        """One RESP array of bulk strings and integers (all pub/sub replies are)."""
+        header = self.stream.readline()
+        parts = []
+        for _ in range(int(header[1:])):
+            line = self.stream.readline()
+            if line.startswith(b":"):
+                parts.append(line[1:-2])
+            else:
+                parts.append(self.stream.read(int(line[1:]) + 2)[:-2])
+        return parts
+
+    def run(self) -> None:
+        while True:
+            try:
+                _, _, data = self._read_reply()
+            except (OSError, ValueError):
+                return
+            stamp = time.monotonic()
+            self.published[int(json.loads(data)["version"])] = stamp
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+async def coordinator(args: argparse.Namespace) -> None:
+    from tests.support.domain_factories import create_workspace
+    from tests.support.graphql import token
+    from tests.support.moto_server import MotoServer
+    from tests.support.redis_server import RedisServer
+    from tests.support.servers import AppCluster
+
+    moto = MotoServer().start()
+    redis = RedisServer()
+    redis.start()
+    cluster = AppCluster(moto, redis.url, 2)
+    clients: list[asyncio.subprocess.Process] = []
+    try:
+        await cluster.start()
+        print("replicas ready", flush=True)
+        workspace = await create_workspace(cluster.client_factory(0))
+        run = await workspace.start((await workspace.assign())["id"])
+        run_id = run["id"]
+        viewer = workspace.client("VIEWER").sub
+        assert viewer is not None
+        await asyncio.sleep(1.0)
+        rss_before = [r.rss_bytes() for r in cluster.replicas]
+
+        half = args.subscribers // 2
+        for replica, count in zip(cluster.replicas, (half, args.subscribers - half), strict=True):
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "tests.perf.fanout",
+                "--client",
+                replica.ws_url,
+                str(count),
+                token(viewer),
+                run_id,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                limit=2**28,
+            )
+            clients.append(proc)
+        for proc in clients:
+            assert proc.stdout is not None
+            line = await asyncio.wait_for(proc.stdout.readline(), 330)
+            assert line.strip() == b"READY", line
+        print(f"{args.subscribers} subscribers ready", flush=True)
+        await asyncio.sleep(2.0)  # idle
+        rss_after = [r.rss_bytes() for r in cluster.replicas]
+
+        from graphql_api.common.ids import from_global_id
+        from graphql_api.realtime import channels
+
+        gid = from_global_id(run_id)
+        raw = RawSubscriber(redis.port, channels.run(gid.org_id, gid.id))
+        raw.start()
+        mutate_times: list[float] = []
+        cpu_before = [r.cpu_seconds() for r in cluster.replicas]
+        for i in range(args.events):
+            started = time.monotonic()
+            await workspace.set_item(run_id, "c2", done=i % 2 == 0)
+            mutate_times.append(time.monotonic() - started)
+            await asyncio.sleep(args.gap)
+        await asyncio.sleep(2.0)
+        cpu = [r.cpu_seconds() - b for r, b in zip(cluster.replicas, cpu_before, strict=True)]
+
+        results: list[list[list[tuple[int, float]]]] = []
+        for proc in clients:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.close()
+            results.append(json.loads(await asyncio.wait_for(proc.stdout.readline(), 60)))
+            await proc.wait()
+        clients.clear()
+        report(args, results, raw.published, rss_before, rss_after, mutate_times, cpu)
+    finally:
+        for proc in clients:
+            proc.kill()
+        await cluster.aclose()
+        redis.close()
+        moto.stop()
+
+
+def report(
+    args: argparse.Namespace,
+    results: list[list[list[tuple[int, float]]]],
+    published: dict[int, float],
+    rss_before: list[int],
+    rss_after: list[int],
+    mutate_times: list[float],
+    cpu: list[float],
+) -> None:
+    expected = sorted(published)
+    latencies: list[float] = []
+    lost = duplicated = disordered = 0
+    per_replica: list[list[float]] = []
+    for replica_results in results:
+        mine: list[float] = []
+        for arrivals in replica_results:
+            live = [(v, t) for v, t in arrivals[1:]]  # arrivals[0] is the snapshot
+            versions = [v for v, _ in live]
+            lost += len(set(expected) - set(versions))
+            duplicated += len(versions) - len(set(versions))
+            disordered += sum(1 for a, b in itertools.pairwise(versions) if b <= a)
+            for version, stamp in live:
+                if version in published:
+                    mine.append((stamp - published[version]) * 1000)
+        per_replica.append(mine)
+        latencies += mine
+    growth = sum(rss_after) - sum(rss_before)
+    lines = [
+        "",
+        f"subscribers: {args.subscribers} (2 replicas, one WebSocket + runUpdated each)",
+        f"events: {len(expected)} (one every ~{args.gap + statistics.mean(mutate_times):.2f} s)",
+        f"deliveries: {len(latencies)} of {len(expected) * args.subscribers} expected",
+        f"lost: {lost}  duplicated: {duplicated}  out of order: {disordered}",
+        "event-to-delivery latency from the commit (ms): "
+        f"p50 {percentile(latencies, 50):.1f}  p99 {percentile(latencies, 99):.1f}  "
+        f"max {max(latencies):.1f}",
+    ]
+    for i, mine in enumerate(per_replica):
+        lines.append(
+            f"  replica {i}: p50 {percentile(mine, 50):.1f}  p99 {percentile(mine, 99):.1f}"
+            f"  server CPU per delivery {cpu[i] / max(len(mine), 1) * 1e6:.0f} us"
+            + ("  (also served the mutations)" if i == 0 else "")
+        )
+    lines += [
+        f"mutation round trip (ms): p50 {percentile(mutate_times, 50) * 1000:.0f}",
+        f"memory per idle subscription: {growth / args.subscribers / 1024:.1f} KiB "
+        f"(replicas' RSS {sum(rss_before) / 2**20:.0f} -> {sum(rss_after) / 2**20:.0f} MiB)",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--client":
+        url, count, token, run_id = sys.argv[2:6]
+        asyncio.run(client_main(url, int(count), token, run_id))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--events", type=int, default=40)
+    parser.add_argument("--gap", type=float, default=0.25, help="seconds between mutations")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    asyncio.run(run_coordinator(parser.parse_args()))
+
+
+async def run_coordinator(args: argparse.Namespace) -> None:
+    # SIGTERM (e.g. from `timeout`) cancels the run, so the servers it started are stopped.
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    await coordinator(args)
+
+
+if __name__ == "__main__":
+    main()
