@@ -17,6 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from graphql_api.auth.jwt import TokenVerifier
 from graphql_api.context import Resources
+from graphql_api.drain import Drain
 from graphql_api.embedded import (
     EMBEDDED_BUCKET,
     EMBEDDED_CREDENTIALS,
@@ -124,6 +125,7 @@ def create_app(
         )
     )
     view = GraphQLView(schema, settings)
+    drain = Drain()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -139,6 +141,11 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
+        if drain.draining:
+            # Shutting down: the load balancer must stop routing here before anything else.
+            return JSONResponse(
+                {"status": "draining", "checks": {}, "failing": ["draining"]}, status_code=503
+            )
         resources: Resources = request.app.state.resources
         checks: dict[str, str] = {}
         try:
@@ -159,7 +166,7 @@ def create_app(
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
@@ -170,8 +177,12 @@ def create_app(
             Route(f"{ASSETS_PATH}/{{name}}", view.graphiql_assets.asset, methods=["GET"]),
         ],
         middleware=[
+            Middleware(drain.track),
             Middleware(RequestMetrics),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
         ],
         lifespan=lifespan,
     )
+    # The server's signal handling (__main__.py) starts the drain.
+    app.state.drain = drain
+    return app

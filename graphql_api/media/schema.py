@@ -85,7 +85,10 @@ class Mutation:
         return File.from_item(await service.complete_upload(info.context, gid.org_id, gid.id))
 
     @strawberry.mutation(
-        description="Delete a file (its uploader or MANAGER+); its bytes leave the usage.",
+        description=(
+            "Delete a file (its uploader or MANAGER+); its bytes leave the usage. A file on "
+            "an item of a submitted run stays until the run is reopened."
+        ),
         permission_classes=[IsAuthenticated, org_role(Role.VIEWER, "file_id")],
     )
     async def delete_file(self, info: Info[Context, Any], file_id: strawberry.ID) -> File:

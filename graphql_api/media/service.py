@@ -6,12 +6,7 @@ the file READY, moves its bytes into the organization's usage (with a quota cond
 attaches it to its target and writes the audit entry (for runs: with the run event, published
 after the commit, through runs.attachments).
 
-Quota. Usage is `storageBytes` on the org item plus the sizes of the live pending-upload
-markers (repository docstring). Two concurrent createUploads must not both fit into the same
-free space, so each one conditions its commit on the org's `uploadSeq` as read before the
-check (and bumps it); so does each completion, which moves bytes from a marker into
-`storageBytes` between our two reads. A failed condition means "re-read and re-check", never
-"write anyway".
+Quota: see `media.quota`.
 
 Objects. An upload's object carries the tag upload=pending until completion accepts it; the
 bucket's lifecycle rule deletes tagged objects after a day, so an abandoned upload leaves
@@ -20,26 +15,23 @@ nothing behind in S3 either (its items expire through TTL, and reads check expir
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from graphql_api.audit.service import entry_op
 from graphql_api.common.ids import new_id, to_global_id
 from graphql_api.common.time import iso, now_iso, parse_iso, utcnow
 from graphql_api.context import Context
-from graphql_api.errors import AppError, ErrorCode, bad_input, conflict, forbidden, not_found
+from graphql_api.errors import AppError, ErrorCode, bad_input, forbidden, not_found
+from graphql_api.media import quota, rules, targets
 from graphql_api.media import repository as repo
-from graphql_api.media import rules, targets
 from graphql_api.orgs.plans import Limits, limits_of
 from graphql_api.rbac.roles import Role
 from graphql_api.runs import attachments
 from graphql_api.store import keys, s3, transact
 from graphql_api.store.codec import Item
-from graphql_api.store.errors import ConditionFailed, RetryableStoreError
+from graphql_api.store.errors import ConditionFailed
 
 PENDING, READY, REJECTED, EXPIRED = "PENDING", "READY", "REJECTED", "EXPIRED"
 FORM_TTL = timedelta(minutes=10)
@@ -48,8 +40,6 @@ COMPLETE_GRACE = timedelta(minutes=5)
 DOWNLOAD_TTL_SECONDS = 300
 # Pending and rejected records stay a day for support, then TTL deletes them.
 RECORD_RETENTION = timedelta(days=1)
-MAX_LIVE_UPLOADS = 100
-MAX_ATTEMPTS = 5
 PENDING_TAGS = dict([s3.PENDING_TAG])
 # Replaces the pending tag (the lifecycle rule matches upload=pending only).
 READY_TAGS = {s3.PENDING_TAG[0]: "complete"}
@@ -65,18 +55,6 @@ def status_of(item: Item) -> str:
 
 def file_global_id(item: Item) -> str:
     return to_global_id("File", item["orgId"], item["id"])
-
-
-def _limit(message: str, **extensions: Any) -> AppError:
-    return AppError(ErrorCode.LIMIT_EXCEEDED, message, **extensions)
-
-
-def _check_size(size: int, limits: Limits) -> None:
-    if limits.max_file_bytes is not None and size > limits.max_file_bytes:
-        raise _limit(
-            f"The plan allows files of at most {limits.max_file_bytes} bytes",
-            limit=limits.max_file_bytes,
-        )
 
 
 # createUpload -------------------------------------------------------------------------
@@ -105,7 +83,7 @@ async def create_upload(
     org = await repo.org_consistent(ctx, org_id)
     if org is None:
         raise not_found("Organization")
-    _check_size(size, limits_of(org["plan"]))
+    quota.check_size(size, limits_of(org["plan"]))
     await targets.check_upload(ctx, org_id, target, ctype)
     display = rules.display_name(filename)
     fid, now = new_id(), utcnow()
@@ -124,7 +102,7 @@ async def create_upload(
         expires_at=iso(expires),
         ttl=repo.epoch(expires + RECORD_RETENTION),
     )
-    await _reserve(ctx, org_id, org, upload)
+    await quota.reserve(ctx, org_id, org, upload)
     post = await s3.presigned_post(
         ctx.store,
         upload["objectKey"],
@@ -134,78 +112,6 @@ async def create_upload(
         tags=PENDING_TAGS,
     )
     return NewUpload(upload, post, form_expires)
-
-
-def _seq_op(org_id: str, org: Item) -> dict[str, Any]:
-    """Bump `uploadSeq`, conditioned on the value read (see the module docstring)."""
-    seq = org.get("uploadSeq")
-    if seq is None:
-        condition, values = "attribute_not_exists(uploadSeq)", {":one": 1}
-    else:
-        condition, values = "uploadSeq = :seq", {":one": 1, ":seq": seq}
-    return transact.update(
-        keys.org(org_id),
-        "ADD uploadSeq :one",
-        values=values,
-        condition=f"attribute_exists(pk) AND {condition}",
-    )
-
-
-def _usage_op(org_id: str, size: int, quota: int | None) -> dict[str, Any]:
-    """Move a completed upload's bytes into `storageBytes`, within the quota (the plan may
-    have shrunk since the reservation). Bumping `uploadSeq` makes a createUpload that read
-    the usage before this commit check again."""
-    values: dict[str, Any] = {":one": 1, ":size": size}
-    condition = "attribute_exists(pk)"
-    if quota is not None:
-        condition += " AND (attribute_not_exists(storageBytes) OR storageBytes <= :room)"
-        values[":room"] = quota - size
-    return transact.update(
-        keys.org(org_id),
-        "ADD uploadSeq :one, storageBytes :size",
-        values=values,
-        condition=condition,
-    )
-
-
-async def _reserve(ctx: Context, org_id: str, org: Item, upload: Item) -> None:
-    size = upload["size"]
-    for attempt in range(MAX_ATTEMPTS):
-        if attempt:
-            await asyncio.sleep(random.uniform(0, 0.01 * (attempt + 1)))
-            fresh = await repo.org_consistent(ctx, org_id)
-            if fresh is None:
-                raise not_found("Organization")
-            org = fresh
-        limits = limits_of(org["plan"])
-        _check_size(size, limits)
-        live = await repo.live_pending(ctx, org_id, now_iso(), MAX_LIVE_UPLOADS)
-        if len(live) >= MAX_LIVE_UPLOADS:
-            raise _limit(
-                f"At most {MAX_LIVE_UPLOADS} uploads may be in progress at once",
-                limit=MAX_LIVE_UPLOADS,
-            )
-        used = int(org.get("storageBytes", 0)) + sum(int(m["size"]) for m in live)
-        quota = limits.storage_bytes
-        if quota is not None and used + size > quota:
-            raise _limit(
-                "The organization's file storage is full", limit=quota, used=used, size=size
-            )
-        ops = [
-            _seq_op(org_id, org),
-            transact.put_new(upload),
-            transact.put_new(repo.marker_item(upload)),
-        ]
-        try:
-            await ctx.store.transact(ops)
-        except ConditionFailed as exc:
-            if exc.failed_index() == 0:
-                continue
-            raise
-        except RetryableStoreError:
-            continue
-        return
-    raise conflict("Uploads are starting fast in this organization; retry")
 
 
 # completeUpload -----------------------------------------------------------------------
@@ -245,6 +151,8 @@ async def complete_upload(ctx: Context, org_id: str, fid: str) -> Item:
         raise bad_input("This upload expired; start a new one", status=EXPIRED)
     if status != PENDING:
         raise bad_input(f"This upload is {status.lower()}", status=status)
+    # Access may have changed since createUpload (unassigned, demoted, target deleted).
+    await targets.check_upload(ctx, org_id, upload["target"], upload["contentType"])
     info = await s3.head(ctx.store, upload["objectKey"])
     if info is None:
         raise bad_input("Nothing has been uploaded for this upload yet", status=PENDING)
@@ -287,11 +195,11 @@ async def _commit_ready(ctx: Context, upload: Item, limits: Limits) -> Item:
         },
         condition="#s = :pending AND expiresAt > :at",
     )
-    quota = limits.storage_bytes
+    storage_limit = limits.storage_bytes
     ops = [
         ready_op,
         transact.delete(keys.pending_upload(org_id, upload["expiresAt"], fid)),
-        _usage_op(org_id, size, quota),
+        quota.usage_op(org_id, size, storage_limit),
         entry_op(
             ctx,
             org_id,
@@ -327,7 +235,8 @@ async def _commit_ready(ctx: Context, upload: Item, limits: Limits) -> Item:
                 return current
             raise _Refused(bad_input("This upload is no longer pending")) from exc
         if failed == 2:
-            raise _Refused(_limit("The organization's file storage is full", limit=quota)) from exc
+            full = quota.limit_error("The organization's file storage is full", limit=storage_limit)
+            raise _Refused(full) from exc
         if failed == len(ops):
             raise _Refused(not_found(targets.ID_TYPES[target["kind"]])) from exc
         raise
@@ -365,13 +274,6 @@ async def _discard(ctx: Context, upload: Item, status: str, reason: str) -> None
 
 
 # files --------------------------------------------------------------------------------
-async def require_file(ctx: Context, org_id: str, fid: str) -> Item:
-    item = await repo.get(ctx, org_id, fid)
-    if item is None or item["status"] != READY:
-        raise not_found("File")
-    return item
-
-
 async def delete_file(ctx: Context, org_id: str, fid: str) -> Item:
     """Its uploader or MANAGER+; the usage goes back and the object is deleted."""
     item = await repo.get_consistent(ctx, org_id, fid)

@@ -1,5 +1,6 @@
-"""The media tests run on an app and table of their own, on the session's moto server (S3
-included), so their transactions do not pay for the rest of the suite's items."""
+"""The media tests run on an app with a table of its own, served by serial_moto (moto's
+server, S3 included, with transactions rolled back item by item and serialized: the quota's
+concurrency test needs transactions that are atomic towards each other)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ import pytest
 from graphql_api.context import Resources
 from tests.support.domain_factories import Workspace, create_workspace
 from tests.support.isolated import IsolatedApp, isolated_app
-from tests.support.moto_server import MotoServer
+from tests.support.serial_moto import SerialMotoServer, serial_moto_fixture  # noqa: F401
 
 
 @pytest.fixture(scope="package")
-async def isolated(moto: MotoServer) -> AsyncIterator[IsolatedApp]:
-    async with isolated_app(moto) as app:
+async def isolated(serial_moto: SerialMotoServer) -> AsyncIterator[IsolatedApp]:
+    async with isolated_app(serial_moto) as app:
         yield app
 
 

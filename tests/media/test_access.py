@@ -22,7 +22,7 @@ from tests.media.helpers import (
     upload,
     upload_input,
 )
-from tests.support.domain_factories import Workspace
+from tests.support.domain_factories import Workspace, create_checklist
 from tests.support.factories import create_org
 from tests.support.graphql import GraphQLClient
 
@@ -175,3 +175,27 @@ async def test_files_are_listed_newest_first_in_pages(
             break
         after = page["pageInfo"]["endCursor"]
     assert seen == list(reversed(made))
+
+
+UPDATE_ROLE = """
+mutation($id: ID!, $role: Role!) { updateMemberRole(memberId: $id, role: $role) { role } }"""
+
+
+async def test_access_is_checked_again_at_completion(
+    client_for: Callable[..., GraphQLClient], s3_http: httpx.AsyncClient
+) -> None:
+    org = await create_org(client_for, roles=["MANAGER"])
+    owner, manager = org.clients["OWNER"], org.clients["MANAGER"]
+    checklist = await create_checklist(owner, org.id)
+    payload = await create_upload(manager, org.id, {"kind": "CHECKLIST", "id": checklist})
+    await post_form(s3_http, payload, PNG)
+    await owner.data(UPDATE_ROLE, {"id": org.member_id("MANAGER"), "role": "MEMBER"})
+    assert await manager.error_code(COMPLETE_UPLOAD, {"id": payload["upload"]["id"]}) == (
+        "FORBIDDEN"
+    )
+    await owner.data(UPDATE_ROLE, {"id": org.member_id("MANAGER"), "role": "VIEWER"})
+    assert await manager.error_code(COMPLETE_UPLOAD, {"id": payload["upload"]["id"]}) == (
+        "FORBIDDEN"
+    )
+    await owner.data(UPDATE_ROLE, {"id": org.member_id("MANAGER"), "role": "MANAGER"})
+    await manager.data(COMPLETE_UPLOAD, {"id": payload["upload"]["id"]})

@@ -26,7 +26,7 @@ from tests.media.helpers import (
     upload_input,
     usage,
 )
-from tests.support.domain_factories import Workspace
+from tests.support.domain_factories import SUBMIT, Workspace
 from tests.support.factories import create_org
 from tests.support.graphql import GraphQLClient
 
@@ -196,3 +196,26 @@ async def test_usage_counts_every_completed_file(
         content_type="text/plain",
     )
     assert await usage(ws.client("OWNER"), ws.org_id) == before + 30
+
+
+async def test_files_of_a_submitted_run_item_stay_until_it_is_reopened(
+    workspace: Workspace, s3_http: httpx.AsyncClient
+) -> None:
+    ws = workspace
+    member = ws.client("MEMBER")
+    run = await ws.start((await ws.assign())["id"], "MEMBER")
+    target = {"kind": "RUN_ITEM", "id": run["id"], "itemId": "p1"}
+    file = await upload(member, s3_http, ws.org_id, target)
+    pending = await create_upload(member, ws.org_id, target)
+    await post_form(s3_http, pending, PNG)
+    await ws.complete_required(run["id"])
+    await member.data(SUBMIT, {"id": run["id"]})
+    assert await member.error_code(DELETE_FILE, {"id": file["id"]}) == "BAD_USER_INPUT"
+    assert await member.error_code(COMPLETE_UPLOAD, {"id": pending["upload"]["id"]}) == (
+        "BAD_USER_INPUT"
+    )
+    await ws.client("MANAGER").data(
+        "mutation($id: ID!) { reopenRun(runId: $id) { status } }", {"id": run["id"]}
+    )
+    await member.data(COMPLETE_UPLOAD, {"id": pending["upload"]["id"]})
+    await member.data(DELETE_FILE, {"id": file["id"]})

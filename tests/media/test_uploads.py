@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ import httpx
 
 from graphql_api.common.ids import from_global_id
 from graphql_api.context import Resources
+from graphql_api.metrics import S3_CALLS
 from graphql_api.realtime import channels
 from graphql_api.store import keys
 from tests.media.helpers import (
@@ -37,6 +39,15 @@ query($id: ID!) {
     events { nodes { version type itemId before after } }
   }
 }"""
+
+
+def _s3_calls() -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for metric in S3_CALLS.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_total"):
+                counts[sample.labels["operation"]] += int(sample.value)
+    return counts
 
 
 async def _photo_run(ws: Workspace) -> str:
@@ -178,7 +189,9 @@ async def test_wrong_size_is_refused_and_the_object_deleted(
     await post_form(s3_http, payload, PNG + b"more")  # moto does not enforce the length
     key = payload["fields"]["key"]
     assert await object_exists(resources, key)
+    calls = _s3_calls()
     body = await member.execute(COMPLETE_UPLOAD, {"id": payload["upload"]["id"]})
+    assert _s3_calls() - calls == {"HeadObject": 1, "DeleteObject": 1}
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert body["errors"][0]["extensions"]["status"] == "REJECTED"
     assert not await object_exists(resources, key)
