@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import socket
 import sys
 import time
+from types import FrameType
 from typing import Any
 
 from graphql_api.settings import Settings, SettingsError
@@ -28,6 +30,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     from graphql_api.app import create_app
     from graphql_api.context import Resources
+    from graphql_api.drain import Drain
 
     settings = _settings()
     seeded: dict[str, Any] = {}
@@ -53,16 +56,52 @@ def cmd_serve(args: argparse.Namespace) -> None:
             lines += [f"  {u.role.value:<8} {u.email:<22} {u.token}" for u in users]
         print("\n".join(lines), flush=True)
 
+    app = create_app(settings, on_ready=on_ready)
+    drain: Drain = app.state.drain
+
     class AnnouncingServer(uvicorn.Server):
-        """Says "ready" only once the socket accepts connections (the lifespan runs first)."""
+        """Says "ready" only once the socket accepts connections (the lifespan runs first),
+        and drains before uvicorn's shutdown on the first SIGTERM or SIGINT (drain.py)."""
+
+        _loop: asyncio.AbstractEventLoop | None = None
 
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             if self.started:
+                self._loop = asyncio.get_running_loop()
                 listening = self.servers[0].sockets if self.servers else ()
                 announce(listening[0].getsockname()[1] if listening else args.port)
 
-    app = create_app(settings, on_ready=on_ready)
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            loop = self._loop
+            if loop is None or drain.draining:
+                # Not serving yet, or a second signal: uvicorn's own handling (SIGINT twice
+                # forces the exit).
+                super().handle_exit(sig, frame)
+                return
+            # Signal handlers interrupt the loop anywhere: hand over through its self-pipe.
+            loop.call_soon_threadsafe(self._drain, sig)
+
+        def _drain(self, sig: int) -> None:
+            drain.begin()
+            if sig == signal.SIGTERM:
+                # Not re-raised after the shutdown (unlike uvicorn's handler): a completed
+                # drain exits 0, so orchestrators see a clean stop, not a kill.
+                delay = args.drain_seconds
+            else:
+                self._captured_signals.append(sig)  # Ctrl-C keeps uvicorn's behaviour
+                delay = 0.0
+            if delay > 0:
+                # Readiness fails while we still serve, so the load balancer can stop routing
+                # here before the listening socket closes.
+                assert self._loop is not None
+                self._loop.call_later(delay, self._exit)
+            else:
+                self._exit()
+
+        def _exit(self) -> None:
+            self.should_exit = True
+
     config = uvicorn.Config(
         app,
         host=args.host,
@@ -71,7 +110,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         ws_per_message_deflate=False,
         # Frames above the bound close the socket with 1009 before they are buffered.
         ws_max_size=settings.ws_max_message_bytes,
-        timeout_graceful_shutdown=10,
+        # In-flight requests get this long once the listening socket is closed.
+        timeout_graceful_shutdown=args.shutdown_timeout,
     )
     server = AnnouncingServer(config)
     server.run()
@@ -130,6 +170,18 @@ def main(argv: list[str] | None = None) -> None:
     serve = sub.add_parser("serve", help="run the API (embedded default when unconfigured)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=0.0,
+        help="on SIGTERM, keep serving this long with /readyz failing before closing the socket",
+    )
+    serve.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=10.0,
+        help="seconds in-flight requests get to finish after the socket closes",
+    )
     serve.set_defaults(func=cmd_serve)
     tables = sub.add_parser("create-tables", help="create the DynamoDB table (and bucket)")
     tables.add_argument("--bucket", action="store_true", help="also create S3_BUCKET")
