@@ -25,6 +25,7 @@ from graphql_api.realtime import channels
 from graphql_api.store import keys, transact
 from graphql_api.store.codec import Item
 from graphql_api.store.errors import ConditionFailed
+from graphql_api.teams import service as teams_service
 from graphql_api.users.service import ensure_user
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$")
@@ -405,6 +406,8 @@ async def remove_member(ctx: Context, org_id: str, uid: str) -> Item:
         raise not_found("Member") from exc
     ctx.forget(keys.member(org_id, uid))
     ctx.forget_role(org_id)
+    # After the commit: an ex-member must not keep team access (team assignments, runs).
+    await teams_service.remove_from_all_teams(ctx, org_id, uid)
     await _membership_changed(ctx, org_id, uid, None)
     return target
 
