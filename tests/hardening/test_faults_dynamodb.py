@@ -118,3 +118,18 @@ async def test_reads_still_served_while_writes_throttle(
     state = await org.clients["OWNER"].data(STATE, {"id": org.id})
     assert state["organization"]["name"] == "Test Org"
     assert proxy.requests[TRANSACT] == 0
+
+
+async def test_throttled_reads_are_retryable_too(faulty: IsolatedApp, proxy: FaultProxy) -> None:
+    org = await create_org(faulty.client_for, roles=[], plan=None)
+    proxy.throttle("BatchGetItem")
+    proxy.throttle("GetItem")
+    proxy.reset_counts()
+
+    body = await org.clients["OWNER"].execute(STATE, {"id": org.id})
+
+    assert proxy.requests["BatchGetItem"] + proxy.requests["GetItem"] == MAX_ATTEMPTS
+    assert body["data"] is None
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    assert error["extensions"]["retryable"] is True
