@@ -116,14 +116,7 @@ def create_app(
 ) -> Starlette:
     """The ASGI application. `on_ready` runs after startup (serve prints tokens there)."""
     settings = settings or get_settings()
-    schema = build_schema(
-        LimitConfig(
-            max_depth=settings.max_depth,
-            max_aliases=settings.max_aliases,
-            max_tokens=settings.max_tokens,
-            introspection=settings.introspection_enabled,
-        )
-    )
+    schema = build_schema(LimitConfig.from_settings(settings))
     view = GraphQLView(schema, settings)
     drain = Drain()
 

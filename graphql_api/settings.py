@@ -77,6 +77,18 @@ class Settings(BaseSettings):
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 4_000
+    max_root_fields: int = Field(default=20, ge=1)
+    max_directives: int = Field(default=50, ge=0)
+    max_cost: int = Field(default=5_000, ge=1)
+    # "Did you mean ...?" in validation errors: hidden in production unless set.
+    hide_suggestions: bool | None = None
+    # Token buckets (README "Limits"): users get RATE_LIMIT_PER_MINUTE, API keys their org's
+    # plan rate, anonymous callers RATE_LIMIT_ANONYMOUS_PER_MINUTE per client IP. Unset
+    # RATE_LIMIT_ENABLED means on, except under APP_ENV=test (suites share a few users).
+    rate_limit_enabled: bool | None = None
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+    rate_limit_anonymous_per_minute: int = Field(default=120, ge=1)
+    idempotency_ttl_seconds: int = Field(default=86_400, ge=60)
     log_level: str = "INFO"
     # WebSockets (DESIGN.md "Security"): close 4408 when connection_init is late.
     ws_init_timeout_seconds: float = Field(default=10.0, gt=0, le=10)
@@ -110,6 +122,16 @@ class Settings(BaseSettings):
     @property
     def introspection_enabled(self) -> bool:
         return self.introspection if self.introspection is not None else not self.is_production
+
+    @property
+    def suggestions_hidden(self) -> bool:
+        return self.hide_suggestions if self.hide_suggestions is not None else self.is_production
+
+    @property
+    def rate_limits_on(self) -> bool:
+        if self.rate_limit_enabled is not None:
+            return self.rate_limit_enabled
+        return self.app_env is not AppEnv.TEST
 
     @property
     def safelist_required(self) -> bool:

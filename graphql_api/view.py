@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass, replace
@@ -9,7 +10,7 @@ from datetime import timedelta
 from typing import Any, cast
 
 from cross_web import HTTPException
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError, OperationType, get_operation_ast
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -20,15 +21,18 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
+from graphql_api import idempotency
 from graphql_api.apikeys import service as apikeys
 from graphql_api.auth.service import auth_scheme, authenticate, principal_from_bearer
 from graphql_api.context import Context, Resources
 from graphql_api.errors import AppError, ErrorCode
 from graphql_api.fast_path import FastPath, parse_plain
+from graphql_api.guards import RateLimitExceeded, RateLimits, csrf_refusal
 from graphql_api.limits import DocumentCache
 from graphql_api.metrics import GRAPHQL_OPERATIONS
 from graphql_api.persisted.requests import BadPersistedRequest, PersistedQueries, read_request
 from graphql_api.persisted.transport import resolve_ws_payload
+from graphql_api.realtime.ratelimit import create_rate_limiter
 from graphql_api.settings import Settings
 from graphql_api.static import GraphiQLAssets
 from graphql_api.subscriptions.handlers import (
@@ -137,7 +141,10 @@ class GraphQLView(GraphQL[Context, None]):
         )
         self._resources: Resources | None = None
         cache: DocumentCache = getattr(schema, "document_cache")  # noqa: B009 - set by build_schema
+        self.document_cache = cache
         self.fast_path = FastPath(schema, cache)
+        self.settings = settings
+        self.rate_limits: RateLimits | None = None
         self.persisted = PersistedQueries(settings)
         self.graphiql_assets = GraphiQLAssets()
 
@@ -152,6 +159,16 @@ class GraphQLView(GraphQL[Context, None]):
         self._resources = value
         if value is not None:
             self.persisted.attach(value.extras["kv"])
+        limits, self.rate_limits = self.rate_limits, None
+        if limits is not None:
+            # The lifespan is still running its (async) exits: the close gets to run.
+            self._closing = asyncio.get_running_loop().create_task(limits.limiter.close())
+        if value is not None and self.settings.rate_limits_on:
+            self.rate_limits = RateLimits(
+                create_rate_limiter(self.settings.redis_url),
+                self.settings.rate_limit_per_minute,
+                self.settings.rate_limit_anonymous_per_minute,
+            )
 
     # context & auth -------------------------------------------------------
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
@@ -170,6 +187,9 @@ class GraphQLView(GraphQL[Context, None]):
             elif auth_scheme(header) == "apikey":
                 # A partner request never runs anonymously: it fails as a whole.
                 request.state.api_key_error = ctx.auth_error
+            if self.rate_limits is not None:
+                # Raises RateLimitExceeded: both paths build their context here.
+                await self.rate_limits.check(ctx, request)
         return ctx
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
@@ -215,6 +235,19 @@ class GraphQLView(GraphQL[Context, None]):
                     request.state.apq_miss = True
                 return _error_result(exc.code, exc.message)
             request_data = replace(request_data, query=query)
+            if query is not None and request.method == "POST":
+                document, errors = self.document_cache.get(query)
+                if document is not None and not errors:
+                    refusal = await self._before_execution(
+                        request,
+                        context,
+                        query,
+                        document,
+                        request_data.variables,
+                        request_data.operation_name,
+                    )
+                    if refusal is not None:
+                        return ExecutionResult(data=None, errors=[refusal])
         return await super().execute_operation(
             request, request_adapter, request_data, context, root_value, sub_response
         )
@@ -283,10 +316,18 @@ class GraphQLView(GraphQL[Context, None]):
             response = PlainTextResponse(
                 f"Accept {GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}", status_code=406
             )
+        elif (refusal := self._csrf(request)) is not None:
+            response = refusal
         else:
             try:
                 fast = await self._fast_response(request)
                 response = fast if fast is not None else await self.run(request)
+            except RateLimitExceeded as exc:
+                response = exc.response()
+            except _Replayed as exc:
+                response = Response(exc.replay.body, status_code=exc.replay.status, media_type=None)
+                response.headers["content-type"] = exc.replay.media_type
+                response.headers["idempotent-replayed"] = "true"
             except BadPersistedRequest as exc:
                 error = {"message": str(exc), "extensions": {"code": "BAD_USER_INPUT"}}
                 response = JSONResponse({"errors": [error]}, status_code=400)
@@ -303,6 +344,9 @@ class GraphQLView(GraphQL[Context, None]):
                     request.state, "apq_miss", False
                 ):
                     response.status_code = 400
+        claim = getattr(request.state, "idempotency_claim", None)
+        if claim is not None:
+            await _settle(claim, response)
         request_id = getattr(request.state, "request_id", None)
         if request_id:
             response.headers["x-request-id"] = request_id
@@ -325,6 +369,11 @@ class GraphQLView(GraphQL[Context, None]):
         document, errors = prepared
         sub_response = await self.get_sub_response(request)
         ctx = await self.get_context(request, response=sub_response)
+        if not errors:
+            refusal = await self._before_execution(
+                request, ctx, plain.query, document, plain.variables, plain.operation_name
+            )
+            errors = [refusal] if refusal is not None else []
         if errors:
             result = self.fast_path.refuse(errors, ctx)
         else:
@@ -338,6 +387,47 @@ class GraphQLView(GraphQL[Context, None]):
         if sub_response.status_code:
             response.status_code = sub_response.status_code
         return response
+
+    def _csrf(self, request: Request) -> Response | None:
+        if request.method == "GET" and not _names_an_operation(request.query_params):
+            return None  # the GraphiQL page, or a GET that runs nothing (answered 400/404)
+        return csrf_refusal(request)
+
+    async def _before_execution(
+        self,
+        request: Request,
+        ctx: Context,
+        query: str,
+        document: DocumentNode,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+    ) -> GraphQLError | None:
+        """Checks both paths run on a valid document: cost with the real variables, then the
+        idempotency claim (raises _Replayed with a stored response)."""
+        too_costly = self.document_cache.cost_error(query, document, operation_name, variables)
+        if too_costly is not None:
+            return too_costly
+        header = request.headers.get(idempotency.HEADER)
+        operation = get_operation_ast(document, operation_name)
+        if header is None or operation is None or operation.operation is not OperationType.MUTATION:
+            return None
+        try:
+            key = idempotency.read_key(header)
+            if key is None or ctx.principal is None:
+                return None  # anonymous mutations fail on their own permission checks
+            outcome = await idempotency.begin(
+                ctx.store,
+                ctx.principal.rate_key,
+                key,
+                idempotency.fingerprint(query, variables, operation_name),
+                self.settings.idempotency_ttl_seconds,
+            )
+        except AppError as exc:
+            return GraphQLError(exc.message, extensions=exc.to_extensions())
+        if isinstance(outcome, idempotency.Replay):
+            raise _Replayed(outcome)
+        request.state.idempotency_claim = outcome
+        return None
 
     def should_render_ide(self, request: Request) -> bool:
         return (
@@ -354,6 +444,22 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return self.graphiql_assets.page(request)
+
+
+class _Replayed(Exception):
+    def __init__(self, replay: idempotency.Replay) -> None:
+        super().__init__("idempotent replay")
+        self.replay = replay
+
+
+async def _settle(claim: idempotency.Claim, response: Response) -> None:
+    """Keep a finished mutation's response for replays; forget one that failed inside."""
+    body = bytes(response.body)
+    if response.status_code >= 500 or ErrorCode.INTERNAL_SERVER_ERROR.value.encode() in body:
+        await claim.release()
+    else:
+        media = response.headers.get("content-type", APPLICATION_JSON)
+        await claim.complete(body, response.status_code, media)
 
 
 def _names_an_operation(params: Any) -> bool:

@@ -155,7 +155,9 @@ async def test_field_errors_keep_200_and_data_under_graphql_response_json(
 
 async def test_query_over_get(http: httpx.AsyncClient) -> None:
     response = await http.get(
-        "/graphql", params={"query": ME}, headers={**auth("http-e"), "accept": GQL_JSON}
+        "/graphql",
+        params={"query": ME},
+        headers={**auth("http-e"), "accept": GQL_JSON, "apollo-require-preflight": "1"},
     )
     assert response.status_code == 200, response.text
     assert response.json()["data"]["me"]["userId"] == "http-e"
@@ -163,7 +165,11 @@ async def test_query_over_get(http: httpx.AsyncClient) -> None:
 
 async def test_mutation_over_get_is_405(http: httpx.AsyncClient) -> None:
     query = 'mutation { createOrganization(input: {name: "x", slug: "via-get"}) { id } }'
-    response = await http.get("/graphql", params={"query": query}, headers=auth("http-f"))
+    response = await http.get(
+        "/graphql",
+        params={"query": query},
+        headers={**auth("http-f"), "apollo-require-preflight": "1"},
+    )
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
     memberships = await post(

@@ -18,6 +18,9 @@ from tests.support.graphql import GraphQLClient
 
 GQL_JSON = "application/graphql-response+json"
 
+# GET operations need a CSRF preflight-forcing header (graphql_api/guards.py).
+PREFLIGHT = {"apollo-require-preflight": "1"}
+
 
 def _metric(kind: str, outcome: str) -> float:
     value = REGISTRY.get_sample_value("persisted_queries_total", {"kind": kind, "outcome": outcome})
@@ -83,14 +86,16 @@ async def test_query_by_hash_over_get(client_for: Callable[..., GraphQLClient]) 
         "extensions": json.dumps({"persistedQuery": {"version": 1, "sha256Hash": sha}}),
         "variables": json.dumps({"x": True}),
     }
-    miss = await user.http.get("/graphql", params=params, headers=user.headers)
+    miss = await user.http.get("/graphql", params=params, headers={**user.headers, **PREFLIGHT})
     assert miss.status_code == 200
     assert miss.json()["errors"][0]["message"] == "PersistedQueryNotFound"
     stored = await user.http.get(
-        "/graphql", params={**params, "query": query}, headers=user.headers
+        "/graphql", params={**params, "query": query}, headers={**user.headers, **PREFLIGHT}
     )
     assert stored.json() == {"data": {"me": {"userId": user.sub}}}
-    hit = await user.http.get("/graphql", params=params, headers={**user.headers, "accept": "*/*"})
+    hit = await user.http.get(
+        "/graphql", params=params, headers={**user.headers, **PREFLIGHT, "accept": "*/*"}
+    )
     assert hit.status_code == 200
     assert hit.json() == {"data": {"me": {"userId": user.sub}}}
 
@@ -101,7 +106,9 @@ async def test_mutation_by_hash_over_get_is_405(client_for: Callable[..., GraphQ
     mutation = f'mutation {{ createOrganization(input: {{name: "G", slug: "{slug}"}}) {{ slug }} }}'
     ext = json.dumps({"persistedQuery": {"version": 1, "sha256Hash": sha256(mutation)}})
     response = await user.http.get(
-        "/graphql", params={"query": mutation, "extensions": ext}, headers=user.headers
+        "/graphql",
+        params={"query": mutation, "extensions": ext},
+        headers={**user.headers, **PREFLIGHT},
     )
     assert response.status_code == 405
 
@@ -132,7 +139,9 @@ async def test_hash_mismatch_is_400_and_nothing_runs_or_is_stored(
 
 async def test_hash_mismatch_over_get_is_400(http: httpx.AsyncClient) -> None:
     ext = json.dumps({"persistedQuery": {"version": 1, "sha256Hash": sha256("{ me { id } }")}})
-    response = await http.get("/graphql", params={"query": "{ __typename }", "extensions": ext})
+    response = await http.get(
+        "/graphql", params={"query": "{ __typename }", "extensions": ext}, headers=PREFLIGHT
+    )
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
@@ -175,7 +184,7 @@ async def test_get_by_hash_is_not_taken_for_the_ide(http: httpx.AsyncClient) -> 
     response = await http.get(
         "/graphql",
         params={"extensions": ext},
-        headers={"accept": "text/html,application/json;q=0.9"},
+        headers={"accept": "text/html,application/json;q=0.9", **PREFLIGHT},
     )
     assert response.status_code == 200
     assert list(response.json()["data"].values()) == ["Query"]

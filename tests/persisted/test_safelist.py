@@ -85,7 +85,7 @@ async def test_required_safelist_runs_safelisted_operations(strict: httpx.AsyncC
     get = await strict.get(
         "/graphql",
         params={"documentId": sha256(TYPENAME)},
-        headers={"accept": "application/json"},
+        headers={"accept": "application/json", "apollo-require-preflight": "1"},
     )
     assert get.json() == {"data": {"__typename": "Query"}}
 
