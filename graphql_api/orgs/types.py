@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.permission import PermissionExtension
@@ -26,6 +26,10 @@ from graphql_api.rbac.roles import Role
 from graphql_api.store.codec import Item
 from graphql_api.store.pagination import page_size
 from graphql_api.teams.types import Team, teams_connection
+
+if TYPE_CHECKING:
+    from graphql_api.assignments.types import Assignment, AssignmentStatus
+    from graphql_api.runs.types import Run
 
 
 @strawberry.type(description="What the organization's plan allows (null: unlimited).")
@@ -185,6 +189,46 @@ class Organization(Node):
         self, info: Info[Context, Any], first: int | None = None, after: str | None = None
     ) -> Connection[Checklist]:
         return await checklists_connection(info.context, self.org_id, first, after)
+
+    @strawberry.field(
+        description=(
+            "Assignments by due time; filter by status (OVERDUE derived), assignee (Member "
+            "ID), team and due range (inclusive)."
+        )
+    )
+    async def assignments(
+        self,
+        info: Info[Context, Any],
+        status: Annotated[AssignmentStatus, strawberry.lazy("graphql_api.assignments.types")]
+        | None = None,
+        assignee_id: strawberry.ID | None = None,
+        team_id: strawberry.ID | None = None,
+        due_after: datetime | None = None,
+        due_before: datetime | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Annotated[Assignment, strawberry.lazy("graphql_api.assignments.types")]]:
+        from graphql_api.assignments.schema import org_assignments
+
+        return await org_assignments(
+            info.context,
+            self.org_id,
+            status,
+            assignee_id,
+            team_id,
+            due_after,
+            due_before,
+            first,
+            after,
+        )
+
+    @strawberry.field(description="Runs, newest first.")
+    async def runs(
+        self, info: Info[Context, Any], first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[Run, strawberry.lazy("graphql_api.runs.types")]]:
+        from graphql_api.runs.types import org_runs
+
+        return await org_runs(info.context, self.org_id, first, after)
 
     @strawberry.field(
         description="Invitations (ADMIN+).", permission_classes=[org_role(Role.ADMIN)]
