@@ -116,6 +116,10 @@ class TransportWSHandler(_LiveMixin, BaseGraphQLTransportWSHandler[Context, None
 
     _keepalive: asyncio.Task[None] | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schema = cast(BaseSchema, _PerOperation(self.schema))
+
     async def handle(self) -> None:
         self._open_live()
         try:
@@ -150,13 +154,41 @@ class TransportWSHandler(_LiveMixin, BaseGraphQLTransportWSHandler[Context, None
             await self.cleanup_operation(operation_id)
 
 
-class _AnyOperation:
-    """Lets legacy `start` run queries and mutations too, as subscriptions-transport-ws
-    servers did (strawberry's legacy handler only subscribes), so updatePresence can be sent
-    over the socket whose presence it is."""
+class _PerOperation:
+    """The schema as both protocol handlers see it.
+
+    Every operation gets a context of its own (`Context.fresh()`: its own DataLoader and
+    role cache) instead of the connection's, which lives as long as the socket: otherwise a
+    member removed or demoted an hour ago would still pass permission checks with the role
+    cached when the socket opened. And legacy `start` may run queries and mutations too, as
+    subscriptions-transport-ws servers did (strawberry's legacy handler only subscribes), so
+    updatePresence can be sent over the socket whose presence it is.
+    """
 
     def __init__(self, schema: BaseSchema) -> None:
         self._schema = schema
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Any = None,
+    ) -> Any:
+        if isinstance(context_value, Context):
+            context_value = context_value.fresh()
+        return await self._schema.stream(
+            query,
+            variable_values=variable_values,
+            context_value=context_value,
+            root_value=root_value,
+            operation_name=operation_name,
+            operation_extensions=operation_extensions,
+            allowed_operation_types=allowed_operation_types,
+        )
 
     async def subscribe(
         self,
@@ -167,7 +199,7 @@ class _AnyOperation:
         operation_name: str | None = None,
         operation_extensions: dict[str, Any] | None = None,
     ) -> Any:
-        return await self._schema.stream(
+        return await self.stream(
             query,
             variable_values=variable_values,
             context_value=context_value,
@@ -175,6 +207,9 @@ class _AnyOperation:
             operation_name=operation_name,
             operation_extensions=operation_extensions,
         )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._schema, name)
 
 
 class LegacyWSHandler(_LiveMixin, BaseGraphQLWSHandler[Context, None]):
@@ -184,7 +219,7 @@ class LegacyWSHandler(_LiveMixin, BaseGraphQLWSHandler[Context, None]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.schema = cast(BaseSchema, _AnyOperation(self.schema))
+        self.schema = cast(BaseSchema, _PerOperation(self.schema))
 
     async def handle(self) -> None:
         self._open_live()

@@ -99,22 +99,24 @@ async def test_join_update_and_leave_across_replicas(cluster: AppCluster, org: O
 
 
 async def test_one_entry_per_connection(cluster: AppCluster, org: OrgFixture) -> None:
-    async with (
-        await open_ws(cluster[0].ws_url) as phone,
-        await open_ws(cluster[1].ws_url) as laptop,
-        await open_ws(cluster[1].ws_url) as watcher,
-    ):
+    async with await open_ws(cluster[0].ws_url) as phone:
         op_phone, _ = await present(phone, org, "MEMBER")
-        op_laptop, _ = await present(laptop, org, "MEMBER")
         await next_event(phone, op_phone)
-        await next_event(laptop, op_laptop)
-        _, entries = await present(watcher, org, "VIEWER")
-        mine = [e for e in entries if e["userId"] == org.clients["MEMBER"].sub]
-        assert len(mine) == 2 and mine[0]["connectionId"] != mine[1]["connectionId"]
+        async with await open_ws(cluster[1].ws_url) as laptop:
+            op_laptop, _ = await present(laptop, org, "MEMBER")
+            await next_event(laptop, op_laptop)
+            async with await open_ws(cluster[1].ws_url) as watcher:
+                _, entries = await present(watcher, org, "VIEWER")
+                mine = [e for e in entries if e["userId"] == org.clients["MEMBER"].sub]
+                assert len(mine) == 2
+                assert mine[0]["connectionId"] != mine[1]["connectionId"]
 
 
 async def test_ending_the_subscription_leaves(cluster: AppCluster, org: OrgFixture) -> None:
-    async with await open_ws(cluster[0].ws_url) as a, await open_ws(cluster[1].ws_url) as b:
+    async with (
+        await open_ws(cluster[0].ws_url, sub=org.clients["VIEWER"].sub) as a,
+        await open_ws(cluster[1].ws_url, sub=org.clients["MEMBER"].sub) as b,
+    ):
         op_a, _ = await present(a, org, "VIEWER")
         await next_event(a, op_a)
         op_b, _ = await present(b, org, "MEMBER")

@@ -40,9 +40,9 @@ async def test_notification_reaches_every_connection_of_the_user(
     run = await ws_.start((await ws_.assign())["id"])
     member = ws_.client("MEMBER").sub
     async with (
-        await open_ws(cluster[0].ws_url) as phone,
-        await open_ws(cluster[1].ws_url, LEGACY_WS) as laptop,
-        await open_ws(cluster[0].ws_url) as bystander,
+        await open_ws(cluster[0].ws_url, sub=member) as phone,
+        await open_ws(cluster[1].ws_url, LEGACY_WS, sub=member) as laptop,
+        await open_ws(cluster[0].ws_url, sub=unique_sub()) as bystander,
     ):
         ops = []
         for client, sub in ((phone, member), (laptop, member), (bystander, unique_sub())):
@@ -66,9 +66,9 @@ async def test_assignment_changes_are_filtered_on_the_server(
     cluster: AppCluster, ws_: Workspace
 ) -> None:
     async with (
-        await open_ws(cluster[0].ws_url) as mine,
-        await open_ws(cluster[0].ws_url) as teams,
-        await open_ws(cluster[1].ws_url) as everything,
+        await open_ws(cluster[0].ws_url, sub=ws_.client("MEMBER").sub) as mine,
+        await open_ws(cluster[0].ws_url, sub=ws_.client("TEAMMATE").sub) as teams,
+        await open_ws(cluster[1].ws_url, sub=ws_.client("VIEWER").sub) as everything,
     ):
         await mine.init(ws_.client("MEMBER").sub)
         op_mine = await mine.subscribe(

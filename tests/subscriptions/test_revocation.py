@@ -98,3 +98,20 @@ async def test_subscribing_after_removal_is_not_found(cluster: AppCluster, ws_: 
         await client.init(person.sub)
         op = await client.subscribe(RUN_UPDATED, {"run": run["id"]})
         assert (await client.next_error(op))[0] == "NOT_FOUND"
+
+
+async def test_operations_on_an_open_socket_see_the_current_role(
+    cluster: AppCluster, ws_: Workspace
+) -> None:
+    # The socket outlives memberships: each operation must check roles afresh, not with
+    # what was cached when the socket (or an earlier operation) started.
+    person, member_id = await newcomer(cluster, ws_, "VIEWER")
+    org = "query($id: ID!) { organization(id: $id) { id viewerRole } }"
+    async with await open_ws(cluster[0].ws_url) as client:
+        await client.init(person.sub)
+        first = await client.subscribe(org, {"id": ws_.org_id})
+        assert (await client.next_data(first))["organization"]["viewerRole"] == "VIEWER"
+        await ws_.client("ADMIN").data(REMOVE, {"m": member_id})
+        again = await client.subscribe(org, {"id": ws_.org_id})
+        message = await client.message_for(again)
+        assert message["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"

@@ -156,7 +156,10 @@ async def test_another_tenants_run_is_not_found(cluster: AppCluster, ws_: Worksp
 async def test_concurrent_writers_on_both_replicas(cluster: AppCluster, ws_: Workspace) -> None:
     run_id = await new_run(ws_)
     writers = [cluster.client_factory(i)(ws_.client("MEMBER").sub) for i in (0, 1)]
-    async with await open_ws(cluster[0].ws_url) as at_0, await open_ws(cluster[1].ws_url) as at_1:
+    async with (
+        await open_ws(cluster[0].ws_url, sub=ws_.client("VIEWER").sub) as at_0,
+        await open_ws(cluster[1].ws_url, sub=ws_.client("MANAGER").sub) as at_1,
+    ):
         op_0 = await subscribe(at_0, ws_, "VIEWER", run_id, after=1)
         op_1 = await subscribe(at_1, ws_, "MANAGER", run_id)
 
@@ -183,7 +186,11 @@ async def test_redis_restart_mid_stream_delivers_every_version_once(
     assert cluster.redis is not None
     run_id = await new_run(ws_)
     total = 20
-    async with await open_ws(cluster[0].ws_url) as at_0, await open_ws(cluster[1].ws_url) as at_1:
+    viewer = ws_.client("VIEWER").sub
+    async with (
+        await open_ws(cluster[0].ws_url, sub=viewer) as at_0,
+        await open_ws(cluster[1].ws_url, sub=viewer) as at_1,
+    ):
         op_0 = await subscribe(at_0, ws_, "VIEWER", run_id)
         op_1 = await subscribe(at_1, ws_, "VIEWER", run_id, after=0)
         assert (await update(at_0, op_0))["version"] == 1
@@ -215,9 +222,9 @@ async def test_subscribers_sharing_a_replica_get_their_own_selection(
         "subscription($run: ID!) { runUpdated(runId: $run) { progress { done } v: version } }"
     )
     async with (
-        await open_ws(cluster[0].ws_url) as a,
-        await open_ws(cluster[0].ws_url) as b,
-        await open_ws(cluster[0].ws_url, LEGACY_WS) as c,
+        await open_ws(cluster[0].ws_url, sub=ws_.client("VIEWER").sub) as a,
+        await open_ws(cluster[0].ws_url, sub=ws_.client("MEMBER").sub) as b,
+        await open_ws(cluster[0].ws_url, LEGACY_WS, sub=ws_.client("OWNER").sub) as c,
     ):
         await a.init(ws_.client("VIEWER").sub)
         await b.init(ws_.client("MEMBER").sub)

@@ -192,7 +192,7 @@ def unique_sub(prefix: str = "u") -> str:
 
 # Settings of the shared test cluster: short timeouts so that tests of them are fast.
 LIVE_TEST_SETTINGS: dict[str, Any] = {
-    "ws_init_timeout_seconds": 0.5,
+    "ws_init_timeout_seconds": 1.5,
     "ws_keepalive_seconds": 0.5,
     "ws_max_message_bytes": 16_384,
     "max_subscriptions_per_connection": 5,

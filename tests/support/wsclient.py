@@ -41,6 +41,7 @@ class WSClient:
         # Messages read while waiting for another operation's.
         self._pending: list[dict[str, Any]] = []
         self.pings = 0
+        self.ack: dict[str, Any] | None = None
 
     @property
     def legacy(self) -> bool:
@@ -50,11 +51,17 @@ class WSClient:
         await self.ws.send(json.dumps(message))
 
     async def init(self, sub: str | None = None, *, token: str | None = None) -> dict[str, Any]:
-        """connection_init with a bearer token for `sub`; returns the connection_ack."""
+        """connection_init with a bearer token for `sub`; returns the connection_ack (once:
+        a socket opened with `open_ws(..., sub=...)` is already initialised)."""
+        if self.ack is not None:
+            return self.ack
         bearer = token if token is not None else (mint_token(sub) if sub else None)
         payload = {"authorization": f"Bearer {bearer}"} if bearer is not None else {}
         await self.send({"type": "connection_init", "payload": payload})
-        return await self.receive(timeout=10)
+        reply = await self.receive(timeout=10)
+        if reply.get("type") == "connection_ack":
+            self.ack = reply
+        return reply
 
     async def subscribe(
         self, query: str, variables: dict[str, Any] | None = None, op_id: str | None = None
@@ -152,10 +159,13 @@ async def open_ws(
     url: str,
     protocol: str = TRANSPORT_WS,
     *,
+    sub: str | None = None,
     origin: str | None = None,
     max_queue: int | None = 16,
     **kwargs: Any,
 ) -> WSClient:
+    """A connected client; with `sub`, initialised at once (the server's init timeout runs
+    from the handshake, so a test opening several sockets should init each right away)."""
     ws = await connect(
         url,
         subprotocols=[protocol],  # type: ignore[list-item]
@@ -165,4 +175,8 @@ async def open_ws(
         open_timeout=10,
         **kwargs,
     )
-    return WSClient(ws, protocol)
+    client = WSClient(ws, protocol)
+    if sub is not None:
+        reply = await client.init(sub)
+        assert reply["type"] == "connection_ack", reply
+    return client
