@@ -235,7 +235,7 @@ class GraphQLView(GraphQL[Context, None]):
                     request.state.apq_miss = True
                 return _error_result(exc.code, exc.message)
             request_data = replace(request_data, query=query)
-            if query is not None and request.method == "POST":
+            if query is not None:
                 document, errors = self.document_cache.get(query)
                 if document is not None and not errors:
                     refusal = await self._before_execution(
@@ -409,7 +409,12 @@ class GraphQLView(GraphQL[Context, None]):
             return too_costly
         header = request.headers.get(idempotency.HEADER)
         operation = get_operation_ast(document, operation_name)
-        if header is None or operation is None or operation.operation is not OperationType.MUTATION:
+        if (
+            header is None
+            or request.method != "POST"  # a mutation over GET is refused (405) anyway
+            or operation is None
+            or operation.operation is not OperationType.MUTATION
+        ):
             return None
         try:
             key = idempotency.read_key(header)

@@ -183,3 +183,16 @@ def test_production_hides_suggestions_by_default() -> None:
     assert Settings(app_env="test", hide_suggestions=True).suggestions_hidden is True
     config = LimitConfig.from_settings(Settings(app_env="development"))
     assert (config.max_depth, config.max_cost, config.hide_suggestions) == (12, 5000, False)
+
+
+async def test_variable_cost_is_rechecked_over_get(
+    http: httpx.AsyncClient, settings: Settings
+) -> None:
+    params = {"query": NESTED_VAR, "variables": json.dumps({"n": 100})}
+    headers = {**AUTH, "accept": GQL_JSON, "apollo-require-preflight": "1"}
+    response = await http.get("/graphql", params=params, headers=headers)
+    assert response.status_code == 400
+    assert error(response)["extensions"]["cost"] == nested_cost(100)
+    params["variables"] = json.dumps({"n": 2})
+    ok = await http.get("/graphql", params=params, headers=headers)
+    assert ok.status_code == 200, ok.text
