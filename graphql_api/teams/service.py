@@ -275,7 +275,10 @@ async def remove_team_member(ctx: Context, org_id: str, tid: str, uid: str) -> I
     key = repo.member_key(org_id, tid, uid)
     existing = await ctx.store.get(key, consistent=True)
     if existing is None:
-        raise not_found("Team member")
+        # Someone who is not in the organization is "Member not found", exactly like another
+        # tenant's member (whose ID never gets this far).
+        person = await ctx.load(keys.member(org_id, uid))
+        raise not_found("Team member" if person is not None else "Member")
     await _check_can_manage(ctx, org_id, tid, uid, None, existing)
     ops = [
         transact.delete(key, condition="attribute_exists(pk)"),
