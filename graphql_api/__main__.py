@@ -9,10 +9,14 @@ import signal
 import socket
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from graphql_api.settings import Settings, SettingsError
+
+# The reference web client's build (examples/web, `npm run build`), served by `serve --web`.
+WEB_DIST = Path(__file__).resolve().parents[1] / "examples" / "web" / "dist"
 
 # Start-up time is reported from here: importing the app is part of what a user waits for.
 _PROCESS_STARTED = time.perf_counter()
@@ -28,11 +32,16 @@ def _settings() -> Settings:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from graphql_api.app import create_app
+    from graphql_api.app import WEB_PATH, create_app
     from graphql_api.context import Resources
     from graphql_api.drain import Drain
 
     settings = _settings()
+    web_dir: Path | None = None
+    if args.web is not None:
+        web_dir = Path(args.web)
+        if not (web_dir / "index.html").is_file():
+            sys.exit(f"--web: {web_dir}/index.html is missing (scripts/bootstrap builds it)")
     seeded: dict[str, Any] = {}
 
     def on_ready(resources: Resources, demo: Any) -> None:
@@ -45,6 +54,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         lines = [f"GraphQL API ready in {elapsed:.2f}s: {base}/graphql"]
         if settings.graphiql_enabled:
             lines.append(f"GraphiQL: open {base}/graphql in a browser")
+        if web_dir is not None:
+            lines.append(f"Web app: open {base}{WEB_PATH}/ in a browser")
         if demo is not None:
             org_id, users = demo
             lines += [
@@ -56,7 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
             lines += [f"  {u.role.value:<8} {u.email:<22} {u.token}" for u in users]
         print("\n".join(lines), flush=True)
 
-    app = create_app(settings, on_ready=on_ready)
+    app = create_app(settings, on_ready=on_ready, web_dir=web_dir)
     drain: Drain = app.state.drain
 
     class AnnouncingServer(uvicorn.Server):
@@ -181,6 +192,14 @@ def main(argv: list[str] | None = None) -> None:
         type=float,
         default=10.0,
         help="seconds in-flight requests get to finish after the socket closes",
+    )
+    serve.add_argument(
+        "--web",
+        nargs="?",
+        const=str(WEB_DIST),
+        default=None,
+        metavar="DIR",
+        help="also serve the built reference web client at /app/ (default: examples/web/dist)",
     )
     serve.set_defaults(func=cmd_serve)
     tables = sub.add_parser("create-tables", help="create the DynamoDB table (and bucket)")

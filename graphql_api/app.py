@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -13,7 +14,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from graphql_api.auth.jwt import TokenVerifier
 from graphql_api.context import Resources
@@ -111,10 +113,17 @@ async def open_resources(settings: Settings, *, seed: bool = True) -> AsyncItera
         yield resources
 
 
+WEB_PATH = "/app"
+
+
 def create_app(
-    settings: Settings | None = None, *, on_ready: StartupHook | None = None
+    settings: Settings | None = None,
+    *,
+    on_ready: StartupHook | None = None,
+    web_dir: Path | None = None,
 ) -> Starlette:
-    """The ASGI application. `on_ready` runs after startup (serve prints tokens there)."""
+    """The ASGI application. `on_ready` runs after startup (serve prints tokens there);
+    `web_dir` (a built examples/web) is served under /app/, same origin as /graphql."""
     settings = settings or get_settings()
     schema = build_schema(LimitConfig.from_settings(settings))
     view = GraphQLView(schema, settings)
@@ -159,8 +168,14 @@ def create_app(
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
+    # The reference web client (`serve --web`): static files only; it talks to /graphql.
+    web: list[BaseRoute] = []
+    if web_dir is not None:
+        web.append(Mount(WEB_PATH, app=StaticFiles(directory=web_dir, html=True), name="web"))
+
     app = Starlette(
         routes=[
+            *web,
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
             Route("/healthz", healthz),

@@ -1,0 +1,62 @@
+// One Apollo Client per signed-in token: queries and mutations over HTTP with APQ (hashes from
+// the Web Crypto API), subscriptions and presence updates over one graphql-ws socket.
+import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from "@apollo/client";
+import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
+import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
+import { getMainDefinition } from "@apollo/client/utilities";
+import { createClient } from "graphql-ws";
+
+const endpoint = new URL("/graphql", window.location.origin);
+
+async function sha256(text) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// Presence belongs to the WebSocket connection it is sent over (one entry per connection), so
+// updatePresence must travel on the same socket as the presence subscription.
+const OVER_WEBSOCKET = new Set(["UpdatePresence"]);
+
+export function createApollo(token) {
+  const wsClient = createClient({
+    url: endpoint.href.replace(/^http/, "ws"),
+    connectionParams: { authorization: `Bearer ${token}` },
+    lazy: false,
+    // Reconnect forever, quickly: a run page must come back as soon as the network does.
+    retryAttempts: Infinity,
+    shouldRetry: () => true,
+    retryWait: (retries) =>
+      new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** retries, 2000))),
+  });
+  // The browser knows before the socket does: drop it at once when the network goes away, so
+  // subscriptions resume (and replay what was missed) from a fresh connection.
+  const offline = () => wsClient.terminate();
+  window.addEventListener("offline", offline);
+
+  const http = new HttpLink({ uri: endpoint.href, headers: { authorization: `Bearer ${token}` } });
+  const httpWithApq = crypto?.subtle ? new PersistedQueryLink({ sha256 }).concat(http) : http;
+  const link = ApolloLink.split(
+    ({ query, operationName }) => {
+      const definition = getMainDefinition(query);
+      return (
+        (definition.kind === "OperationDefinition" && definition.operation === "subscription") ||
+        OVER_WEBSOCKET.has(operationName)
+      );
+    },
+    new GraphQLWsLink(wsClient),
+    httpWithApq,
+  );
+  const client = new ApolloClient({ link, cache: new InMemoryCache() });
+  const dispose = () => {
+    window.removeEventListener("offline", offline);
+    client.stop();
+    wsClient.dispose();
+  };
+  return { client, wsClient, dispose };
+}
+
+// The first error code of a failed operation (CONFLICT, NOT_FOUND, ...), and its extensions.
+export function errorInfo(error) {
+  const first = error?.errors?.[0];
+  return { code: first?.extensions?.code, extensions: first?.extensions ?? {}, message: first?.message ?? error?.message };
+}

@@ -1,0 +1,137 @@
+// Every operation the app sends (src/operations.js is also the input of the persisted-query
+// manifest in a production build).
+import { gql } from "@apollo/client";
+
+export const HOME = gql`
+  query Home {
+    me {
+      id
+      userId
+      name
+      email
+      unreadCount
+      memberships {
+        role
+        organization {
+          id
+          name
+          runs(first: 10) {
+            nodes {
+              id
+              status
+              checklist { title }
+              progress { percent }
+            }
+          }
+        }
+      }
+      assignments(first: 20) {
+        nodes {
+          id
+          status
+          priority
+          dueAt
+          notes
+          checklist { title }
+          run { id status progress { percent } }
+        }
+      }
+    }
+  }
+`;
+
+export const START_RUN = gql`
+  mutation StartRun($assignmentId: ID!) {
+    startRun(assignmentId: $assignmentId) { id }
+  }
+`;
+
+const ITEM_FIELDS = `
+  itemId
+  done
+  value
+  version
+  updatedBy
+`;
+
+export const RUN_PAGE = gql`
+  query RunPage($id: ID!) {
+    run(id: $id) {
+      id
+      status
+      version
+      progress { done total percent }
+      checklist { title description }
+      assignment { id notes assignees { userId name } }
+      items {
+        ${ITEM_FIELDS}
+        title
+        description
+        kind
+        required
+        min
+        max
+        maxLength
+      }
+    }
+  }
+`;
+
+export const SET_ITEM_STATE = gql`
+  mutation SetItemState($runId: ID!, $itemId: String!, $input: ItemStateInput!) {
+    setItemState(runId: $runId, itemId: $itemId, input: $input) {
+      item { ${ITEM_FIELDS} }
+      run { id version progress { done total percent } }
+    }
+  }
+`;
+
+export const RUN_UPDATED = gql`
+  subscription RunUpdated($runId: ID!, $afterVersion: Int) {
+    runUpdated(runId: $runId, afterVersion: $afterVersion) {
+      version
+      progress { done total percent }
+      event { version type actorId itemId after at }
+    }
+  }
+`;
+
+export const PRESENCE = gql`
+  subscription Presence($entityId: ID!) {
+    presence(entityId: $entityId) {
+      kind
+      entry { connectionId userId name status focusedItemId }
+      entries { connectionId userId name status focusedItemId }
+    }
+  }
+`;
+
+export const UPDATE_PRESENCE = gql`
+  mutation UpdatePresence($input: UpdatePresenceInput!) {
+    updatePresence(input: $input) { connectionId }
+  }
+`;
+
+export const NOTIFICATIONS = gql`
+  query Notifications {
+    me {
+      id
+      unreadCount
+      notifications(first: 10) {
+        nodes { id kind title body read createdAt }
+      }
+    }
+  }
+`;
+
+export const NOTIFICATION_RECEIVED = gql`
+  subscription NotificationReceived {
+    notificationReceived { id kind title body read createdAt }
+  }
+`;
+
+export const MARK_NOTIFICATIONS_READ = gql`
+  mutation MarkNotificationsRead {
+    markNotificationsRead { id unreadCount }
+  }
+`;

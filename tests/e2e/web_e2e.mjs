@@ -1,0 +1,210 @@
+// The reference web client (examples/web) in headless Chromium, two people on one run.
+// Run by tests/e2e/test_web.py with APP_URL (the served app), MEMBER_TOKEN, MANAGER_TOKEN,
+// CHROMIUM, PLAYWRIGHT_FROM (a package.json whose node_modules hold playwright-core) and
+// ARTIFACTS (where screenshots go).
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+
+const { chromium } = createRequire(required("PLAYWRIGHT_FROM"))("playwright-core");
+const appUrl = required("APP_URL");
+const artifacts = required("ARTIFACTS");
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set`);
+  return value;
+}
+
+let browser;
+const people = {};
+const problems = [];
+const bodies = [];
+let runId;
+
+async function person(name, token) {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const page = await context.newPage();
+  page.on("pageerror", (error) => problems.push(`${name}: ${error.message}`));
+  page.on("request", (request) => {
+    if (request.method() === "POST" && request.url().endsWith("/graphql")) {
+      bodies.push(request.postData() ?? "");
+    }
+  });
+  await page.goto(appUrl);
+  await page.getByLabel("Access token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  return { context, page };
+}
+
+before(async () => {
+  mkdirSync(artifacts, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+  people.member = await person("member", required("MEMBER_TOKEN"));
+  people.manager = await person("manager", required("MANAGER_TOKEN"));
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+const checked = (page, itemId) => page.isChecked(`#item-${itemId}`);
+const versions = (page) =>
+  page.$$eval("[data-testid=event-log] li", (lis) => lis.map((li) => Number(li.dataset.version)));
+const runVersion = async (page) => Number(await page.textContent("[data-testid=run-version]"));
+
+async function itemStates(page) {
+  return page.$$eval(".items > li", (lis) =>
+    lis.map((li) => {
+      const input = li.querySelector("input");
+      return {
+        item: li.dataset.item,
+        version: li.dataset.version,
+        answer: input ? (input.type === "checkbox" ? input.checked : input.value) : null,
+      };
+    }),
+  );
+}
+
+async function waitForVersion(page, version, timeout) {
+  await page.waitForFunction(
+    (v) => Number(document.querySelector("[data-testid=run-version]")?.textContent) >= v,
+    version,
+    { timeout },
+  );
+}
+
+test("the member opens their assignment's run and the manager opens the same run", async () => {
+  const { page: member } = people.member;
+  const { page: manager } = people.manager;
+  await member.getByRole("heading", { name: "My assignments" }).waitFor();
+  await member.getByRole("button", { name: /Open run/ }).first().click();
+  await member.getByRole("list", { name: "Items" }).waitFor();
+  runId = decodeURIComponent(new URL(member.url()).hash.replace("#/runs/", ""));
+  assert.ok(runId);
+  await manager.getByRole("heading", { name: "Runs in my organizations" }).waitFor();
+  await manager.click(`a[href="#/runs/${encodeURIComponent(runId)}"]`);
+  await manager.getByRole("list", { name: "Items" }).waitFor();
+  assert.equal(await runVersion(member), await runVersion(manager));
+});
+
+test("presence shows both people on the run, and where they are", async () => {
+  for (const { page } of Object.values(people)) {
+    await page.waitForFunction(
+      () => {
+        const text = document.querySelector("[data-testid=presence]")?.textContent ?? "";
+        return text.includes("Milo Member") && text.includes("Maya Manager");
+      },
+      null,
+      { timeout: 10_000 },
+    );
+  }
+  await people.member.page.focus("#item-fuel");
+  await people.manager.page.waitForFunction(
+    () => document.querySelector("[data-testid=presence] [data-user=demo-member]")?.textContent.includes("Fuel"),
+    null,
+    { timeout: 5_000 },
+  );
+});
+
+test("a checked item shows on the other screen within a second", async () => {
+  const { page: member } = people.member;
+  const { page: manager } = people.manager;
+  assert.equal(await checked(manager, "forks"), false);
+  const started = Date.now();
+  await member.click("#item-forks");
+  await manager.waitForFunction(() => document.querySelector("#item-forks").checked, null, {
+    timeout: 1_000,
+  });
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed < 1_000, `${elapsed} ms`);
+  assert.equal(await checked(member, "forks"), true);
+});
+
+test("offline, then back: every change shows exactly once", async () => {
+  const { page: member } = people.member;
+  const { page: manager, context } = people.manager;
+  const before = await versions(manager);
+  await context.setOffline(true);
+  await manager.waitForSelector("[data-testid=connection] .reconnecting", { timeout: 10_000 });
+
+  const start = await runVersion(member);
+  await member.click("#item-brakes");
+  await waitForVersion(member, start + 1, 5_000);
+  await member.fill("#item-fuel", "55");
+  await member.press("#item-fuel", "Enter");
+  await waitForVersion(member, start + 2, 5_000);
+  await member.fill("#item-notes", "Hydraulic hose chafed");
+  await member.press("#item-notes", "Enter");
+  await waitForVersion(member, start + 3, 5_000);
+  await member.click("#item-forks");
+  await waitForVersion(member, start + 4, 5_000);
+  await member.click("#item-brakes");
+  await waitForVersion(member, start + 5, 5_000);
+  // The offline screen saw none of it.
+  assert.deepEqual(await versions(manager), before);
+
+  await context.setOffline(false);
+  await waitForVersion(manager, start + 5, 15_000);
+  await manager.waitForSelector("[data-testid=connection] .live", { timeout: 10_000 });
+  // Nothing arrives twice afterwards either.
+  await manager.waitForTimeout(500);
+  const seen = await versions(manager);
+  assert.equal(new Set(seen).size, seen.length, `duplicates in ${seen}`);
+  for (let v = start + 1; v <= start + 5; v += 1) assert.ok(seen.includes(v), `v${v} missing: ${seen}`);
+  assert.deepEqual(seen, [...seen].sort((a, b) => a - b));
+  assert.deepEqual(await versions(member), seen);
+  assert.deepEqual(await itemStates(manager), await itemStates(member));
+  assert.equal(await manager.inputValue("#item-fuel"), "55");
+  assert.equal(await manager.inputValue("#item-notes"), "Hydraulic hose chafed");
+  await manager.screenshot({ path: join(artifacts, "web-run-after-reconnect.png"), fullPage: true });
+});
+
+test("a conflicting edit shows the notice and the other person's answer wins", async () => {
+  const { page: member } = people.member;
+  const { page: manager } = people.manager;
+  // The manager starts typing on top of the current answer...
+  await manager.click("#item-notes");
+  await manager.press("#item-notes", "End");
+  await manager.keyboard.type(" - manager's take");
+  // ...while the member saves a different answer first.
+  const start = await runVersion(member);
+  await member.fill("#item-notes", "Hose replaced");
+  await member.press("#item-notes", "Enter");
+  await waitForVersion(manager, start + 1, 5_000);
+  await manager.press("#item-notes", "Enter");
+  const notice = manager.getByTestId("conflict-notice");
+  await notice.waitFor({ timeout: 5_000 });
+  assert.match(await notice.textContent(), /Milo Member/);
+  await manager.waitForFunction(
+    () => document.querySelector("#item-notes").value === "Hose replaced",
+    null,
+    { timeout: 5_000 },
+  );
+  assert.equal(await runVersion(manager), start + 1); // the refused edit made no version
+  assert.equal(await member.inputValue("#item-notes"), "Hose replaced");
+  await manager.screenshot({ path: join(artifacts, "web-run-conflict.png"), fullPage: true });
+  await member.screenshot({ path: join(artifacts, "web-run-member.png"), fullPage: true });
+});
+
+test("operations travel as APQ hashes, and the pages raised no error", async () => {
+  const parsed = bodies.filter(Boolean).map((b) => JSON.parse(b));
+  assert.ok(parsed.length > 0);
+  assert.ok(parsed.every((b) => b.extensions?.persistedQuery?.sha256Hash), "every POST has a hash");
+  assert.ok(parsed.some((b) => b.query === undefined), "some POSTs are hash-only");
+  assert.deepEqual(problems, []);
+});
