@@ -68,9 +68,21 @@ class UvicornServer:
         self.proc: subprocess.Popen[bytes] | None = None
 
     async def start(self) -> UvicornServer:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", self.target, "--port", str(self.port),
-             "--log-level", "warning", "--no-access-log", "--ws-per-message-deflate", "false"],
+        self.proc = subprocess.Popen(  # noqa: ASYNC220 - started once, not on a hot path
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                self.target,
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+                "--ws-per-message-deflate",
+                "false",
+            ],
             cwd=ROOT,
             env=self.env,
         )

@@ -18,7 +18,9 @@ QUERY = json.dumps({"query": "query { __typename }"}).encode()
 
 async def run(moto: MotoServer, quick: bool) -> dict[str, Any]:
     table = await new_table(moto)
-    server = await UvicornServer("tests.perf.overhead_app:app_factory", aws_env(moto, table)).start()
+    server = await UvicornServer(
+        "tests.perf.overhead_app:app_factory", aws_env(moto, table)
+    ).start()
     seconds, rounds = (3.0, 3) if quick else (8.0, 5)
     raw_rps: list[float] = []
     gql_rps: list[float] = []
