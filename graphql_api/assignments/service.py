@@ -126,9 +126,12 @@ def _assignees(uids: list[str]) -> list[str]:
     return unique
 
 
-async def publish_change(ctx: Context, item: Item, change: str) -> None:
-    """Tell the org's assignment channel (after the commit; never raises)."""
-    event = {
+async def publish_change(
+    ctx: Context, item: Item, change: str, previous: Item | None = None
+) -> None:
+    """Tell the org's assignment channel (after the commit; never raises). An update also
+    names who it was given to before, so people taken off it hear of it too."""
+    event: dict[str, Any] = {
         "type": f"ASSIGNMENT_{change}",
         "orgId": item["orgId"],
         "assignmentId": item["id"],
@@ -138,6 +141,9 @@ async def publish_change(ctx: Context, item: Item, change: str) -> None:
         "version": item["version"],
         "at": item.get("updatedAt"),
     }
+    if previous is not None:
+        event["previousTeamId"] = previous.get("teamId")
+        event["previousAssigneeIds"] = previous.get("assigneeIds", [])
     await ctx.hub.publish(channels.assignments(item["orgId"]), json.dumps(event))
 
 
@@ -192,22 +198,6 @@ def index_items(item: Item) -> list[Item]:
     return out
 
 
-def started(item: Item, rid: str, actor: str, at: str) -> Item:
-    """The assignment as `run_started_op` leaves it."""
-    return {
-        **item,
-        "activeRunId": rid,
-        "status": IN_PROGRESS,
-        "history": [*item.get("history", []), _run_started_entry(actor, at)],
-        "version": item["version"] + 1,
-        "updatedAt": at,
-    }
-
-
-def _run_started_entry(actor: str, at: str) -> dict[str, Any]:
-    return history_entry(IN_PROGRESS, actor, at, "Run started")
-
-
 # mutations -----------------------------------------------------------------------
 async def create_assignment(
     ctx: Context,
@@ -230,8 +220,16 @@ async def create_assignment(
         _check_targets(ctx, org_id, uids, team_id),
     )
     item = new_assignment(
-        org_id, checklist_id, snapshot["version"], uids, team_id, due_at, priority, notes,
-        ctx.user_id, now_iso(),
+        org_id,
+        checklist_id,
+        snapshot["version"],
+        uids,
+        team_id,
+        due_at,
+        priority,
+        notes,
+        ctx.user_id,
+        now_iso(),
     )
     aid = item["id"]
     ops = [transact.put_new(i) for i in [item, *index_items(item)]]
@@ -350,7 +348,7 @@ async def update_assignment(
             raise not_found("Team") from exc
         raise
     ctx.forget(keys.assignment_key(org_id, aid))
-    await publish_change(ctx, new, "UPDATED")
+    await publish_change(ctx, new, "UPDATED", previous=current)
     return new
 
 
@@ -391,52 +389,3 @@ async def cancel_assignment(
     }
     await publish_change(ctx, new, "CANCELLED")
     return new
-
-
-# operations for the runs domain (inside its transactions) --------------------------
-def run_started_op(org_id: str, aid: str, rid: str, actor: str, at: str) -> dict[str, Any]:
-    """Points the assignment at its run. The condition makes startRun race-safe: of two
-    concurrent starts only one sets activeRunId; the other fails and returns the winner's."""
-    return transact.update(
-        keys.assignment_key(org_id, aid),
-        "SET activeRunId = :rid, #s = :ip, history = list_append(history, :h), "
-        "#v = #v + :one, updatedAt = :at",
-        names={"#s": "status", "#v": "version"},
-        values={
-            ":rid": rid,
-            ":ip": IN_PROGRESS,
-            ":assigned": ASSIGNED,
-            ":h": [_run_started_entry(actor, at)],
-            ":one": 1,
-            ":at": at,
-        },
-        condition="attribute_not_exists(activeRunId) AND #s = :assigned",
-    )
-
-
-def status_op(
-    org_id: str, aid: str, new_status: str, from_status: str, actor: str, at: str, note: str
-) -> dict[str, Any]:
-    """Moves the assignment from `from_status` to `new_status` with a history entry; fails
-    (ConditionFailed) when it is no longer in `from_status`, e.g. cancelled meanwhile."""
-    return transact.update(
-        keys.assignment_key(org_id, aid),
-        "SET #s = :new, history = list_append(history, :h), #v = #v + :one, updatedAt = :at",
-        names={"#s": "status", "#v": "version"},
-        values={
-            ":new": new_status,
-            ":from": from_status,
-            ":h": [history_entry(new_status, actor, at, note)],
-            ":one": 1,
-            ":at": at,
-        },
-        condition="#s = :from",
-    )
-
-
-async def after_status_change(ctx: Context, org_id: str, aid: str, change: str) -> None:
-    """After a run committed a status change: drop the cached item, tell the channel."""
-    ctx.forget(keys.assignment_key(org_id, aid))
-    item = await repo.get_consistent(ctx, org_id, aid)
-    if item is not None:
-        await publish_change(ctx, item, change)

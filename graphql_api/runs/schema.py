@@ -16,7 +16,7 @@ from graphql_api.common.node import decode_in_org, register_node
 from graphql_api.context import Context
 from graphql_api.rbac.permissions import IsAuthenticated, org_role
 from graphql_api.rbac.roles import Role
-from graphql_api.runs import comments, service
+from graphql_api.runs import comments, lifecycle, service
 from graphql_api.runs import repository as repo
 from graphql_api.runs.inputs import ItemStateInput
 from graphql_api.runs.types import Run, RunComment, RunItem, RunItemPayload
@@ -78,7 +78,7 @@ class Mutation:
     )
     async def submit_run(self, info: Info[Context, Any], run_id: strawberry.ID) -> Run:
         gid = decode_in_org(info.context, run_id, "Run")
-        return Run.from_item(await service.submit_run(info.context, gid.org_id, gid.id))
+        return Run.from_item(await lifecycle.submit_run(info.context, gid.org_id, gid.id))
 
     @strawberry.mutation(
         description="Reopen a submitted run (MANAGER+); the assignment is IN_PROGRESS again.",
@@ -88,7 +88,7 @@ class Mutation:
         self, info: Info[Context, Any], run_id: strawberry.ID, note: str | None = None
     ) -> Run:
         gid = decode_in_org(info.context, run_id, "Run")
-        return Run.from_item(await service.reopen_run(info.context, gid.org_id, gid.id, note))
+        return Run.from_item(await lifecycle.reopen_run(info.context, gid.org_id, gid.id, note))
 
     @strawberry.mutation(
         description=(

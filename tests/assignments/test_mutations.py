@@ -194,12 +194,17 @@ async def test_changes_are_announced_after_commit(
     channel = channels.assignments(ws.local_org)
     async with resources.hub.subscribe(channel) as messages:
         created = await ws.assign()
+        change = {"id": created["id"], "assigneeIds": [ws.member_id("OUTSIDER")]}
+        await ws.client("MANAGER").data(UPDATE_ASSIGNMENT, {"input": change})
         await ws.client("MANAGER").data(CANCEL_ASSIGNMENT, {"id": created["id"]})
-        first = await asyncio.wait_for(anext(messages), 5)
-        second = await asyncio.wait_for(anext(messages), 5)
+        received = [await asyncio.wait_for(anext(messages), 5) for _ in range(3)]
     local_id = from_global_id(created["id"]).id
-    events = [json.loads(m.data or "") for m in (first, second)]
+    events = [json.loads(m.data or "") for m in received]
     assert [(e["type"], e["assignmentId"], e["version"]) for e in events] == [
         ("ASSIGNMENT_CREATED", local_id, 1),
-        ("ASSIGNMENT_CANCELLED", local_id, 2),
+        ("ASSIGNMENT_UPDATED", local_id, 2),
+        ("ASSIGNMENT_CANCELLED", local_id, 3),
     ]
+    outsider, member = (ws.client(r).sub for r in ("OUTSIDER", "MEMBER"))
+    assert events[1]["assigneeIds"] == [outsider]
+    assert events[1]["previousAssigneeIds"] == [member]

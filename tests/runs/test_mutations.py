@@ -246,3 +246,18 @@ async def test_events_are_published_after_commit(
     assert {k: v for k, v in stored[0].items() if k not in ("pk", "sk")} == event
     state = await resources.store.get(keys.run_item(gid.org_id, gid.id, "n1"))
     assert state is not None and state["value"] == 7
+
+
+@pytest.mark.parametrize("first", [0, 101])
+async def test_run_lists_bound_their_page_size(
+    workspace: Workspace, run_id: str, first: int
+) -> None:
+    viewer = workspace.client("VIEWER")
+    assert await viewer.error_code(RUN, {"id": run_id, "first": first}) == "BAD_USER_INPUT"
+    comments = "query($id: ID!, $n: Int) { run(id: $id) { comments(first: $n) { nodes { id } } } }"
+    assert await viewer.error_code(comments, {"id": run_id, "n": first}) == "BAD_USER_INPUT"
+    runs_page = (
+        "query($id: ID!, $n: Int) { organization(id: $id) { runs(first: $n) { nodes { id } } } }"
+    )
+    org = {"id": workspace.org_id, "n": first}
+    assert await viewer.error_code(runs_page, org) == "BAD_USER_INPUT"

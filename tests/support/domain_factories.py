@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from graphql_api.assignments import service as assignments
+from graphql_api.assignments import transitions
 from graphql_api.common.ids import from_global_id
 from graphql_api.common.time import iso, now_iso
 from graphql_api.context import Resources
@@ -212,7 +213,7 @@ async def seed_started_assignments(
             org, checklist, 1, members[: 1 + i % 3], team, iso_in(1 + i), "MEDIUM", None, actor, at
         )
         run, event = runs.new_run(assignment, snapshot, actor, at)
-        items += [assignments.started(assignment, run["id"], actor, at), run, event]
+        items += [transitions.started(assignment, run["id"], actor, at), run, event]
         items += assignments.index_items(assignment)
     await batch_put(resources.store, items)
 
