@@ -84,9 +84,11 @@ async def leave(ctx: Context, conn: LiveConnection, ref: EntityRef) -> None:
 async def update_presence(
     ctx: Context, conn: LiveConnection | None, data: UpdatePresenceInput
 ) -> Entry:
+    # The entity first: a missing one answers NOT_FOUND like another tenant's, whatever the
+    # transport.
+    ref = await entity_ref(ctx, data.entity_id)
     if conn is None:
         raise bad_input("updatePresence must be sent over the WebSocket connection that is present")
-    ref = await entity_ref(ctx, data.entity_id)
     runtime = runtime_of(ctx)
     entry = dict(runtime.entry_of(ref, conn.id) or base_entry(ctx))
     if not isinstance(data.cursor, UnsetType):

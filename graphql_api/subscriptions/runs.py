@@ -53,10 +53,11 @@ class Progress:
         )
 
     def moved(self, event: Item, required: frozenset[str], sign: int = 1) -> Progress:
-        """After `event` (sign=1), or before it (sign=-1). Only ITEM_SET moves counters."""
-        if event.get("type") != runs.ITEM_SET:
+        """After `event` (sign=1), or before it (sign=-1): an event about an item moves the
+        counters when it changes the item's `done` (ITEM_SET; file events keep it)."""
+        before, after = event.get("before"), event.get("after")
+        if not event.get("itemId") or not isinstance(before, dict) or not isinstance(after, dict):
             return self
-        before, after = event.get("before") or {}, event.get("after") or {}
         delta = sign * (int(bool(after.get("done"))) - int(bool(before.get("done"))))
         required_delta = delta if event.get("itemId") in required else 0
         return replace(
