@@ -22,6 +22,7 @@ from graphql_api.context import Context
 from graphql_api.errors_ext import ShapeErrors, log_unexpected
 from graphql_api.limits import CachedDocument, DocumentCache, LimitConfig
 from graphql_api.media import schema as media_schema
+from graphql_api.notifications import schema as notifications_schema
 from graphql_api.orgs import schema as orgs_schema
 from graphql_api.persisted import schema as persisted_schema
 from graphql_api.presence import schema as presence_schema
@@ -66,6 +67,7 @@ Mutation = merge_types(
         presence_schema.Mutation,
         apikeys_schema.Mutation,
         persisted_schema.Mutation,
+        notifications_schema.Mutation,
     ),
 )
 Subscription = subscriptions_schema.Subscription

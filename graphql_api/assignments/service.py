@@ -17,10 +17,12 @@ from typing import Any
 from graphql_api.assignments import repository as repo
 from graphql_api.audit.service import entry_op
 from graphql_api.checklists import service as checklists
-from graphql_api.common.ids import new_id
+from graphql_api.common.ids import new_id, to_global_id
 from graphql_api.common.time import now_iso
 from graphql_api.context import Context
 from graphql_api.errors import bad_input, conflict, forbidden, not_found
+from graphql_api.notifications import fanout
+from graphql_api.notifications import service as notifications
 from graphql_api.rbac.roles import Role
 from graphql_api.realtime import channels
 from graphql_api.store import keys, transact
@@ -244,14 +246,39 @@ async def create_assignment(
         "priority": priority,
     }
     ops.append(entry_op(ctx, org_id, "assignment.created", "Assignment", aid, details))
+    alerts = await _assigned_notes(ctx, item, snapshot.get("title", ""), uids, team_id, len(ops))
     try:
-        await ctx.store.transact(ops)
+        # Notifications go last so the indexes checked below stay those of `ops`.
+        await ctx.store.transact([*ops, *alerts.ops()])
     except ConditionFailed as exc:
         if team_id is not None and exc.failed_index() == len(ops) - 2:
             raise not_found("Team") from exc
         raise
     await publish_change(ctx, item, "CREATED")
+    await alerts.committed(ctx)
     return item
+
+
+async def _assigned_notes(
+    ctx: Context,
+    item: Item,
+    title: str,
+    uids: list[str],
+    team_id: str | None,
+    used: int,
+    skip: set[str] | None = None,
+) -> fanout.Batch:
+    """ASSIGNED notifications for `uids` and `team_id`'s members, but not `skip` (those it was
+    already given to) nor the actor; see notifications.fanout for inline vs later."""
+    org_id = item["orgId"]
+    people = await fanout.recipients(ctx, org_id, uids, [team_id])
+    people = [u for u in people if u not in (skip or set())]
+    entity = to_global_id("Assignment", org_id, item["id"])
+    body = f"{title} (due {item['dueAt']})" if title else f"Due {item['dueAt']}"
+    notes = fanout.build_for(
+        org_id, people, notifications.ASSIGNED, "You have a new assignment", body, entity
+    )
+    return fanout.split(used, notes)
 
 
 @dataclass
@@ -338,8 +365,16 @@ async def update_assignment(
     head = transact.put(new, condition="#v = :v", names={"#v": "version"}, values={":v": version})
     ops = [head, *_index_ops(current, new)]
     ops.append(entry_op(ctx, org_id, "assignment.updated", "Assignment", aid, changed))
+    # Only people it is newly given to hear of it (direct assignees already had it).
+    before = set(current.get("assigneeIds", []))
+    alerts = fanout.Batch()
+    if added or new_team:
+        checklist = await ctx.load(keys.checklist(org_id, new["checklistId"]))
+        title = (checklist or {}).get("title", "")
+        alerts = await _assigned_notes(ctx, new, title, added, new_team, len(ops), before)
     try:
-        await ctx.store.transact(ops)
+        # Notifications go last so the indexes checked below stay those of `ops`.
+        await ctx.store.transact([*ops, *alerts.ops()])
     except ConditionFailed as exc:
         failed = exc.failed_index()
         if failed == 0:
@@ -349,6 +384,7 @@ async def update_assignment(
         raise
     ctx.forget(keys.assignment_key(org_id, aid))
     await publish_change(ctx, new, "UPDATED", previous=current)
+    await alerts.committed(ctx)
     return new
 
 

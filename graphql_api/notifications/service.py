@@ -22,6 +22,12 @@ from graphql_api.store.client import Page
 from graphql_api.store.codec import Item
 
 MENTION = "MENTION"
+ASSIGNED = "ASSIGNED"
+RUN_SUBMITTED = "RUN_SUBMITTED"
+RUN_REOPENED = "RUN_REOPENED"
+INVITATION_ACCEPTED = "INVITATION_ACCEPTED"
+# ops_for writes one Put per item plus one counter update per user: 49 users fill 98 slots.
+NOTIFY_CHUNK = 49
 MAX_TITLE = 200
 MAX_BODY = 500
 
@@ -73,13 +79,14 @@ def ops_for(items: list[Item]) -> list[dict[str, Any]]:
 
 
 async def notify(ctx: Context, items: list[Item]) -> list[Item]:
-    """Store `items` in one transaction; returns once committed."""
-    if not items:
-        return items
-    await ctx.store.transact(ops_for(items))
-    for item in items:
-        ctx.forget(keys.user(item["userId"]))
-    await after_commit(ctx, items)
+    """Store `items` (one notification per user) in transactions of at most NOTIFY_CHUNK;
+    returns once committed."""
+    for start in range(0, len(items), NOTIFY_CHUNK):
+        chunk = items[start : start + NOTIFY_CHUNK]
+        await ctx.store.transact(ops_for(chunk))
+        for item in chunk:
+            ctx.forget(keys.user(item["userId"]))
+        await after_commit(ctx, chunk)
     return items
 
 

@@ -18,6 +18,10 @@ from graphql_api.store.pagination import page_size
 @strawberry.enum(description="Why a notification was sent.")
 class NotificationKind(Enum):
     MENTION = "MENTION"
+    ASSIGNED = "ASSIGNED"
+    RUN_SUBMITTED = "RUN_SUBMITTED"
+    RUN_REOPENED = "RUN_REOPENED"
+    INVITATION_ACCEPTED = "INVITATION_ACCEPTED"
 
 
 @strawberry.type(description="Something that happened to or for the signed-in user.")

@@ -18,6 +18,7 @@ from graphql_api.common.ids import new_id
 from graphql_api.common.time import iso, now_iso, parse_iso, utcnow
 from graphql_api.context import Context
 from graphql_api.errors import AppError, ErrorCode, bad_input, conflict, forbidden, not_found
+from graphql_api.notifications import fanout
 from graphql_api.orgs import repository as repo
 from graphql_api.orgs.plans import Plan, limits_of
 from graphql_api.rbac.roles import Role
@@ -261,8 +262,10 @@ async def accept_invitation(ctx: Context, token: str) -> Item:
             {"invitationId": iid, "role": invite["role"]},
         ),
     ]
+    notes = await fanout.invitation_accepted(ctx, org_id, user, len(ops))
     try:
-        await ctx.store.transact(ops)
+        # Notifications go last so the indexes checked below stay those of `ops`.
+        await ctx.store.transact([*ops, *notes.ops()])
     except ConditionFailed as exc:
         failed = exc.failed_index()
         if failed == 0:
@@ -273,6 +276,7 @@ async def accept_invitation(ctx: Context, token: str) -> Item:
             raise _limit_error("members", limits_of(org["plan"]).members) from exc
         raise
     ctx.forget_role(org_id)
+    await notes.committed(ctx)
     return member
 
 

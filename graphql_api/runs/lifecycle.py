@@ -8,9 +8,12 @@ from typing import Any
 from graphql_api.assignments import service as assignments
 from graphql_api.assignments import transitions
 from graphql_api.audit.service import entry_op
+from graphql_api.common.ids import to_global_id
 from graphql_api.common.time import now_iso
 from graphql_api.context import Context
 from graphql_api.errors import bad_input
+from graphql_api.notifications import fanout
+from graphql_api.notifications import service as notifications
 from graphql_api.runs import repository as repo
 from graphql_api.runs.service import (
     IN_PROGRESS,
@@ -80,8 +83,10 @@ async def _transition(
         transitions.status_op(org_id, aid, target, source, actor, at, note),
         entry_op(ctx, org_id, f"run.{event_type.lower()}", "Run", rid, {"note": note}),
     ]
+    notes = await _notes(ctx, run, event_type, note, len(ops))
     try:
-        await ctx.store.transact(ops)
+        # Notifications go last so the indexes checked below stay those of `ops`.
+        await ctx.store.transact([*ops, *notes.ops()])
     except ConditionFailed as exc:
         failed = exc.failed_index()
         if failed in (0, 1):
@@ -94,7 +99,22 @@ async def _transition(
     ctx.forget(keys.run_key(org_id, rid))
     await publish(ctx, event)
     await transitions.after_status_change(ctx, org_id, aid, event_type)
+    await notes.committed(ctx)
     return {**run, **changes, "version": version}
+
+
+async def _notes(ctx: Context, run: Item, event_type: str, note: str, used: int) -> fanout.Batch:
+    """RUN_SUBMITTED / RUN_REOPENED for the assignment's assignees and team (not the actor)."""
+    org_id = run["orgId"]
+    assignment = await ctx.load(keys.assignment_key(org_id, run["assignmentId"])) or {}
+    people = await fanout.recipients(
+        ctx, org_id, assignment.get("assigneeIds", []), [assignment.get("teamId")]
+    )
+    submitted = event_type == SUBMITTED_EVENT
+    kind = notifications.RUN_SUBMITTED if submitted else notifications.RUN_REOPENED
+    title = "A run of your assignment was " + ("submitted" if submitted else "reopened")
+    entity = to_global_id("Run", org_id, run["id"])
+    return fanout.split(used, fanout.build_for(org_id, people, kind, title, note, entity))
 
 
 async def submit_run(ctx: Context, org_id: str, rid: str) -> Item:
