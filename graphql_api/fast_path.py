@@ -11,10 +11,18 @@ ShapeErrors extension. Anything else goes through the full pipeline.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast
+from graphql import (
+    ExecutionResult,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    get_operation_ast,
+)
 from strawberry.execution import optimized_is_awaitable
 
 from graphql_api.context import Context
@@ -36,9 +44,11 @@ def parse_plain(body: bytes) -> PlainRequest | None:
     """The request if it is a plain operation; None sends it down the full pipeline."""
     if b"persistedQuery" in body or b"documentId" in body:
         return None
+    if has_lone_surrogate_escape(body):
+        return None  # the full pipeline refuses it with a clear 400
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict):
         return None
@@ -51,6 +61,42 @@ def parse_plain(body: bytes) -> PlainRequest | None:
     if name is not None and not isinstance(name, str):
         return None
     return PlainRequest(query, variables, name)
+
+
+# A JSON \uD800-\uDFFF escape: the only way a JSON body can carry a surrogate.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def has_lone_surrogate_escape(body: bytes) -> bool:
+    """True when a JSON body decodes to text with an unpaired UTF-16 surrogate.
+
+    Such strings cannot be encoded as UTF-8, so DynamoDB (and every JSON encoder downstream)
+    would fail on them: they are refused at the door. The byte search keeps this free for
+    ordinary bodies.
+    """
+    if not _SURROGATE_ESCAPE.search(body):
+        return False
+    try:
+        json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    except (ValueError, RecursionError):
+        return False
+    return False
+
+
+def operation_problem(document: Any, operation_name: str | None) -> str | None:
+    """Why this document cannot run over HTTP with this operationName (None: it can).
+
+    An unknown operationName is left to the pipeline's own 400.
+    """
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None and len(operations) > 1:
+        return "The document has several operations: operationName is required"
+    operation = get_operation_ast(document, operation_name)
+    if operation is not None and operation.operation is OperationType.SUBSCRIPTION:
+        return "Subscriptions are served over WebSocket (graphql-transport-ws or graphql-ws)"
+    return None
 
 
 @dataclass

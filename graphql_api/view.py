@@ -26,7 +26,12 @@ from graphql_api.apikeys import service as apikeys
 from graphql_api.auth.service import auth_scheme, authenticate, principal_from_bearer
 from graphql_api.context import Context, Resources
 from graphql_api.errors import AppError, ErrorCode
-from graphql_api.fast_path import FastPath, parse_plain
+from graphql_api.fast_path import (
+    FastPath,
+    has_lone_surrogate_escape,
+    operation_problem,
+    parse_plain,
+)
 from graphql_api.guards import RateLimitExceeded, RateLimits, csrf_refusal
 from graphql_api.limits import DocumentCache
 from graphql_api.metrics import GRAPHQL_OPERATIONS
@@ -116,6 +121,10 @@ class PersistedLegacyWSHandler(LegacyWSHandler):
         await super().handle_start(message)
 
 
+class BadRequestBody(Exception):
+    """A request body the API refuses as a whole: HTTP 400 with a BAD_USER_INPUT error."""
+
+
 class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view with auth, persisted queries, content negotiation and error
     shaping."""
@@ -179,9 +188,13 @@ class GraphQLView(GraphQL[Context, None]):
                 ctx.request_id = request_id
             request.state.request_id = ctx.request_id
             header = request.headers.get("authorization")
-            ctx.principal, ctx.auth_error = await authenticate(
-                self.resources.verifier, ctx.load, header
-            )
+            if len(set(request.headers.getlist("authorization"))) > 1:
+                # Two different credentials: fail closed rather than pick one.
+                ctx.auth_error = "Conflicting Authorization headers"
+            else:
+                ctx.principal, ctx.auth_error = await authenticate(
+                    self.resources.verifier, ctx.load, header
+                )
             if ctx.principal is not None and ctx.principal.is_api_key:
                 await apikeys.record_use(ctx)
             elif auth_scheme(header) == "apikey":
@@ -253,11 +266,19 @@ class GraphQLView(GraphQL[Context, None]):
         )
 
     async def parse_http_body(self, request_adapter: Any) -> Any:
+        if request_adapter.method == "POST" and has_lone_surrogate_escape(
+            await request_adapter.get_body()
+        ):
+            raise BadRequestBody("The request body has invalid Unicode (a lone surrogate)")
         try:
             data = await super().parse_http_body(request_adapter)
         except (AttributeError, TypeError) as exc:
             # A JSON body that is not an object (a string, a number...).
             raise HTTPException(400, "The request body must be a JSON object") from exc
+        except UnicodeDecodeError as exc:
+            raise HTTPException(400, "The request body is not valid UTF-8 JSON") from exc
+        except RecursionError as exc:
+            raise HTTPException(400, "The request body is nested too deeply") from exc
         if isinstance(data, GraphQLRequestData):
             document_id = await self._document_id(request_adapter)
             if document_id is not None:
@@ -328,7 +349,7 @@ class GraphQLView(GraphQL[Context, None]):
                 response = Response(exc.replay.body, status_code=exc.replay.status, media_type=None)
                 response.headers["content-type"] = exc.replay.media_type
                 response.headers["idempotent-replayed"] = "true"
-            except BadPersistedRequest as exc:
+            except (BadPersistedRequest, BadRequestBody) as exc:
                 error = {"message": str(exc), "extensions": {"code": "BAD_USER_INPUT"}}
                 response = JSONResponse({"errors": [error]}, status_code=400)
             except HTTPException as exc:
@@ -404,6 +425,9 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> GraphQLError | None:
         """Checks both paths run on a valid document: cost with the real variables, then the
         idempotency claim (raises _Replayed with a stored response)."""
+        problem = operation_problem(document, operation_name)
+        if problem is not None:
+            return GraphQLError(problem, extensions={"code": ErrorCode.BAD_USER_INPUT.value})
         too_costly = self.document_cache.cost_error(query, document, operation_name, variables)
         if too_costly is not None:
             return too_costly
