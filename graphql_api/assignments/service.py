@@ -17,12 +17,11 @@ from typing import Any
 from graphql_api.assignments import repository as repo
 from graphql_api.audit.service import entry_op
 from graphql_api.checklists import service as checklists
-from graphql_api.common.ids import new_id, to_global_id
+from graphql_api.common.ids import new_id
 from graphql_api.common.time import now_iso
 from graphql_api.context import Context
 from graphql_api.errors import bad_input, conflict, forbidden, not_found
 from graphql_api.notifications import fanout
-from graphql_api.notifications import service as notifications
 from graphql_api.rbac.roles import Role
 from graphql_api.realtime import channels
 from graphql_api.store import keys, transact
@@ -246,7 +245,7 @@ async def create_assignment(
         "priority": priority,
     }
     ops.append(entry_op(ctx, org_id, "assignment.created", "Assignment", aid, details))
-    alerts = await _assigned_notes(ctx, item, snapshot.get("title", ""), uids, team_id, len(ops))
+    alerts = await fanout.assigned(ctx, item, snapshot.get("title", ""), uids, team_id, len(ops))
     try:
         # Notifications go last so the indexes checked below stay those of `ops`.
         await ctx.store.transact([*ops, *alerts.ops()])
@@ -257,28 +256,6 @@ async def create_assignment(
     await publish_change(ctx, item, "CREATED")
     await alerts.committed(ctx)
     return item
-
-
-async def _assigned_notes(
-    ctx: Context,
-    item: Item,
-    title: str,
-    uids: list[str],
-    team_id: str | None,
-    used: int,
-    skip: set[str] | None = None,
-) -> fanout.Batch:
-    """ASSIGNED notifications for `uids` and `team_id`'s members, but not `skip` (those it was
-    already given to) nor the actor; see notifications.fanout for inline vs later."""
-    org_id = item["orgId"]
-    people = await fanout.recipients(ctx, org_id, uids, [team_id])
-    people = [u for u in people if u not in (skip or set())]
-    entity = to_global_id("Assignment", org_id, item["id"])
-    body = f"{title} (due {item['dueAt']})" if title else f"Due {item['dueAt']}"
-    notes = fanout.build_for(
-        org_id, people, notifications.ASSIGNED, "You have a new assignment", body, entity
-    )
-    return fanout.split(used, notes)
 
 
 @dataclass
@@ -371,7 +348,7 @@ async def update_assignment(
     if added or new_team:
         checklist = await ctx.load(keys.checklist(org_id, new["checklistId"]))
         title = (checklist or {}).get("title", "")
-        alerts = await _assigned_notes(ctx, new, title, added, new_team, len(ops), before)
+        alerts = await fanout.assigned(ctx, new, title, added, new_team, len(ops), before)
     try:
         # Notifications go last so the indexes checked below stay those of `ops`.
         await ctx.store.transact([*ops, *alerts.ops()])

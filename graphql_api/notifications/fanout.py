@@ -96,3 +96,23 @@ async def invitation_accepted(ctx: Context, org_id: str, user: Item, used: int) 
         entity,
     )
     return split(used, notes)
+
+
+async def assigned(
+    ctx: Context,
+    assignment: Item,
+    title: str,
+    uids: list[str],
+    team_id: str | None,
+    used: int,
+    skip: set[str] | None = None,
+) -> Batch:
+    """ASSIGNED for `uids` and `team_id`'s members, but not `skip` (those it was already
+    given to) nor the actor."""
+    org_id = assignment["orgId"]
+    people = [u for u in await recipients(ctx, org_id, uids, [team_id]) if u not in (skip or ())]
+    entity = to_global_id("Assignment", org_id, assignment["id"])
+    due = assignment["dueAt"]
+    body = f"{title} (due {due})" if title else f"Due {due}"
+    notes = build_for(org_id, people, service.ASSIGNED, "You have a new assignment", body, entity)
+    return split(used, notes)

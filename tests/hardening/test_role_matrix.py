@@ -122,6 +122,7 @@ MATRIX: dict[str, Row] = {
     "createApiKey": Row("ADMIN+", at_least("ADMIN")),
     "revokeApiKey": Row("ADMIN+", at_least("ADMIN")),
     "registerPersistedQueryManifest": Row("ADMIN+", at_least("ADMIN")),
+    "markNotificationsRead": Row("any user (own notifications)", at_least("VIEWER"), False),
 }
 
 UPDATE_TEAM = "mutation($id: ID!, $n: String) { updateTeam(input: {id: $id, name: $n}) { id } }"
@@ -131,6 +132,7 @@ REMOVE_TEAM_MEMBER = """mutation($t: ID!, $m: ID!) {
 UPDATE_CHECKLIST = """mutation($id: ID!) {
   updateChecklist(input: {id: $id, expectedVersion: 1, title: "Renamed"}) { id } }"""
 ARCHIVE = "mutation($id: ID!) { archiveChecklist(id: $id) { id } }"
+MARK_READ = "mutation { markNotificationsRead { id unreadCount } }"
 PRESENCE = """mutation($id: ID!) {
   updatePresence(input: {entityId: $id, status: ACTIVE}) { __typename } }"""
 REVOKE_KEY = "mutation($id: ID!) { revokeApiKey(id: $id) { id } }"
@@ -296,6 +298,7 @@ ATTEMPTS: dict[str, Attempt] = {
     "completeUpload": _simple(COMPLETE_UPLOAD, "upload"),
     "deleteFile": _simple(DELETE_FILE, "file"),
     "updatePresence": _fixed(PRESENCE, lambda w, p: {"id": w.ws.checklist_id}),
+    "markNotificationsRead": _fixed(MARK_READ, lambda w, p: {}),
     "createApiKey": _fixed(
         CREATE_KEY,
         lambda w, p: {
