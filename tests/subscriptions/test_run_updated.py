@@ -176,8 +176,8 @@ async def test_concurrent_writers_on_both_replicas(cluster: AppCluster, ws_: Wor
         received_0 = asyncio.create_task(versions(at_0, op_0, final, timeout=60))
         received_1 = asyncio.create_task(versions(at_1, op_1, final, timeout=60))
         await asyncio.gather(write(writers[0], "c1", 5), write(writers[1], "c2", 5))
-        assert await received_0 == list(range(2, final + 1))
-        assert await received_1 == list(range(1, final + 1))
+        got_0, got_1 = await received_0, await received_1
+        assert (got_0, got_1) == (list(range(2, final + 1)), list(range(1, final + 1)))
 
 
 async def test_redis_restart_mid_stream_delivers_every_version_once(

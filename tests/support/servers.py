@@ -141,8 +141,9 @@ class AppCluster:
         env.update({name.upper(): str(value) for name, value in settings.items()})
         self.replicas = [AppProcess(env, self._log_dir, i) for i in range(replicas)]
         self._http: list[httpx.AsyncClient] = []
-        # Set when the cluster owns its redis-server (closed with the cluster).
+        # Set when the cluster owns its redis-server and moto (closed with the cluster).
         self.redis: RedisServer | None = None
+        self.moto: MotoServer | None = None
 
     def __getitem__(self, index: int) -> AppProcess:
         return self.replicas[index]
@@ -184,6 +185,8 @@ class AppCluster:
             replica.stop()
         if self.redis is not None:
             self.redis.close()
+        if self.moto is not None:
+            self.moto.stop()
 
 
 def unique_sub(prefix: str = "u") -> str:
@@ -202,27 +205,33 @@ LIVE_TEST_SETTINGS: dict[str, Any] = {
     "cors_origins": "https://app.example.test",
 }
 
-_shared: dict[str, AppCluster] = {}
+_shared: list[AppCluster] = []
 
 
-async def shared_cluster(moto: MotoServer) -> AppCluster:
-    """One two-replica cluster per test session, with a redis-server of its own that tests
-    may restart (`cluster.redis`), shared by every test directory that asks (a session
-    fixture defined in two conftests would start two)."""
-    if moto.endpoint not in _shared:
+async def shared_cluster() -> AppCluster:
+    """One two-replica cluster per test session, shared by every test directory that asks
+    (a session fixture defined in two conftests would start two). It owns its moto, which
+    serializes transactions as DynamoDB does (plain moto can let two concurrent transactions
+    on one run both commit a version), and its redis-server, which tests may restart
+    (`cluster.redis`)."""
+    from tests.support.serial_moto import SerialMotoServer
+
+    if not _shared:
+        moto = SerialMotoServer().start()
         redis = RedisServer()
         redis.start()
         try:
             cluster = AppCluster(moto, redis.url, 2, **LIVE_TEST_SETTINGS)
             cluster.redis = redis
-            _shared[moto.endpoint] = await cluster.start()
+            cluster.moto = moto
+            _shared.append(await cluster.start())
         except BaseException:
             redis.close()
+            moto.stop()
             raise
-    return _shared[moto.endpoint]
+    return _shared[0]
 
 
 async def close_shared_clusters() -> None:
     while _shared:
-        _, cluster = _shared.popitem()
-        await cluster.aclose()
+        await _shared.pop().aclose()
