@@ -1,4 +1,5 @@
-"""notificationReceived delivers an ASSIGNED notification made on the other replica."""
+"""notificationReceived delivers an ASSIGNED notification made on the other replica (lives
+here for the shared `cluster` fixture)."""
 
 from __future__ import annotations
 
