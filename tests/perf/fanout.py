@@ -147,11 +147,11 @@ def percentile(values: list[float], p: float) -> float:
 async def coordinator(args: argparse.Namespace) -> None:
     from tests.support.domain_factories import create_workspace
     from tests.support.graphql import token
-    from tests.support.moto_server import MotoServer
     from tests.support.redis_server import RedisServer
+    from tests.support.serial_moto import SerialMotoServer
     from tests.support.servers import AppCluster
 
-    moto = MotoServer().start()
+    moto = SerialMotoServer().start()
     redis = RedisServer()
     redis.start()
     cluster = AppCluster(moto, redis.url, 2)
