@@ -74,6 +74,7 @@ def _ops(user_id: str, batch: list[Key]) -> list[dict[str, Any]]:
         for k in batch
     ]
     # Never below zero: a counter that is somehow short is set to 0 instead (see _mark).
+    # A missing counter fails this condition too, and is then set to 0.
     ops.append(
         transact.update(
             keys.user(user_id),
@@ -93,8 +94,12 @@ async def _mark(ctx: Context, user_id: str, batch: list[Key]) -> int:
             return 0
         ops = _ops(user_id, batch)
         if clamp:
+            # Only while still short: a notification that arrived meanwhile must not be lost.
             ops[-1] = transact.update(
-                keys.user(user_id), "SET unreadCount = :zero", values={":zero": 0}
+                keys.user(user_id),
+                "SET unreadCount = :zero",
+                values={":zero": 0, ":n": len(batch)},
+                condition="attribute_not_exists(unreadCount) OR unreadCount < :n",
             )
         try:
             await ctx.store.transact(ops)
@@ -106,7 +111,7 @@ async def _mark(ctx: Context, user_id: str, batch: list[Key]) -> int:
                 if reason and reason.get("Code") == "ConditionalCheckFailed"
             }
             if len(batch) in lost:
-                clamp = True
+                clamp = not clamp
             batch = [k for i, k in enumerate(batch) if i not in lost]
     return 0
 

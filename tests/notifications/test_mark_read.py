@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from graphql_api.common.ids import to_global_id
+from graphql_api.context import Resources
+from graphql_api.store import keys
 from tests.notifications.inbox import MARK, MARK_ALL, consistent, inbox
 from tests.support.domain_factories import Workspace
 from tests.support.graphql import GraphQLClient
@@ -53,3 +55,18 @@ async def test_another_users_notification_is_not_found(fresh: Workspace) -> None
 async def test_mark_read_needs_a_user(fresh: Workspace) -> None:
     anonymous = GraphQLClient(fresh.client("MEMBER").http, None)
     assert await anonymous.error_code(MARK_ALL) == "UNAUTHENTICATED"
+
+
+async def test_short_counter_stops_at_zero(fresh: Workspace, resources: Resources) -> None:
+    ws = fresh
+    for _ in range(2):
+        await ws.assign()
+    member = ws.client("MEMBER")
+    # A counter that drifted short (e.g. edited by hand) stops at 0 instead of going negative.
+    await resources.store.update(
+        keys.user(member.sub or ""), "SET unreadCount = :one", values={":one": 1}
+    )
+    assert (await member.data(MARK_ALL))["markNotificationsRead"]["unreadCount"] == 0
+    assert all(n["read"] for n in (await inbox(member))[1])
+    await ws.assign()
+    assert await consistent(member) == 1
