@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import os
 import signal
 import socket
 import sys
@@ -13,6 +13,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from graphql_api.observability import configure_logging
 from graphql_api.settings import Settings, SettingsError
 
 # The reference web client's build (examples/web, `npm run build`), served by `serve --web`.
@@ -213,7 +214,12 @@ def main(argv: list[str] | None = None) -> None:
     mint.add_argument("--name")
     mint.set_defaults(func=cmd_mint_token)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # JSON lines in production (or LOG_FORMAT=json) for the log pipeline; text for humans.
+    json_logs = os.environ.get("LOG_FORMAT", "").lower() == "json" or (
+        os.environ.get("APP_ENV", "").lower() == "production"
+        and os.environ.get("LOG_FORMAT", "").lower() != "text"
+    )
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"), json_logs=json_logs)
     args.func(args)
 
 

@@ -35,6 +35,7 @@ from graphql_api.fast_path import (
 from graphql_api.guards import RateLimitExceeded, RateLimits, csrf_refusal
 from graphql_api.limits import DocumentCache
 from graphql_api.metrics import GRAPHQL_OPERATIONS
+from graphql_api.observability import log_operation
 from graphql_api.persisted.requests import BadPersistedRequest, PersistedQueries, read_request
 from graphql_api.persisted.transport import resolve_ws_payload
 from graphql_api.realtime.ratelimit import create_rate_limiter
@@ -187,6 +188,7 @@ class GraphQLView(GraphQL[Context, None]):
             if request_id and len(request_id) <= 64 and request_id.isprintable():
                 ctx.request_id = request_id
             request.state.request_id = ctx.request_id
+            request.state.started = time.perf_counter()
             header = request.headers.get("authorization")
             if len(set(request.headers.getlist("authorization"))) > 1:
                 # Two different credentials: fail closed rather than pick one.
@@ -195,6 +197,7 @@ class GraphQLView(GraphQL[Context, None]):
                 ctx.principal, ctx.auth_error = await authenticate(
                     self.resources.verifier, ctx.load, header
                 )
+            request.state.principal = ctx.principal
             if ctx.principal is not None and ctx.principal.is_api_key:
                 await apikeys.record_use(ctx)
             elif auth_scheme(header) == "apikey":
@@ -321,9 +324,7 @@ class GraphQLView(GraphQL[Context, None]):
             if request_error
             else "error"
         )
-        GRAPHQL_OPERATIONS.labels(
-            getattr(request.state, "operation_name", None) or "anonymous", "http", outcome
-        ).inc()
+        _observe(request, getattr(request.state, "operation_name", None), "http", outcome)
         return response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -400,9 +401,7 @@ class GraphQLView(GraphQL[Context, None]):
         else:
             result = await self.fast_path.execute(document, plain, ctx)
         request.state.request_error = result.request_error
-        GRAPHQL_OPERATIONS.labels(
-            result.operation_name or "anonymous", "http", result.outcome
-        ).inc()
+        _observe(request, result.operation_name, result.operation_type, result.outcome)
         response = Response(encode(result.payload), media_type=APPLICATION_JSON)
         response.headers.raw.extend(sub_response.headers.raw)
         if sub_response.status_code:
@@ -497,3 +496,20 @@ def _names_an_operation(params: Any) -> bool:
 
 def encode(data: object) -> str:
     return json.dumps(data, separators=(",", ":"))
+
+
+def _observe(request: Request, operation: str | None, kind: str, outcome: str) -> None:
+    """The operation's metric and its JSON access-log line (request id, user, org, outcome)."""
+    GRAPHQL_OPERATIONS.labels(operation or "anonymous", kind, outcome).inc()
+    state = request.state
+    principal = getattr(state, "principal", None)
+    started = getattr(state, "started", None)
+    log_operation(
+        request_id=getattr(state, "request_id", "-"),
+        user_id=principal.id if principal is not None else None,
+        org_id=principal.api_key_org if principal is not None else None,
+        operation=operation,
+        operation_type=kind,
+        outcome=outcome,
+        duration_ms=(time.perf_counter() - started) * 1000 if started else 0.0,
+    )

@@ -195,6 +195,8 @@ async def coordinator(args: argparse.Namespace) -> None:
         from graphql_api.realtime import channels
 
         gid = from_global_id(run_id)
+        # Before the reference subscriber joins: one Redis subscription per replica.
+        numsub = redis.numsub(channels.run(gid.org_id, gid.id))
         raw = RawSubscriber(redis.port, channels.run(gid.org_id, gid.id))
         raw.start()
         mutate_times: list[float] = []
@@ -214,7 +216,7 @@ async def coordinator(args: argparse.Namespace) -> None:
             results.append(json.loads(await asyncio.wait_for(proc.stdout.readline(), 60)))
             await proc.wait()
         clients.clear()
-        report(args, results, raw.published, rss_before, rss_after, mutate_times, cpu)
+        report(args, results, raw.published, rss_before, rss_after, mutate_times, cpu, numsub)
     finally:
         for proc in clients:
             proc.kill()
@@ -231,6 +233,7 @@ def report(
     rss_after: list[int],
     mutate_times: list[float],
     cpu: list[float],
+    numsub: int,
 ) -> None:
     expected = sorted(published)
     latencies: list[float] = []
@@ -271,7 +274,25 @@ def report(
         f"memory per idle subscription: {growth / args.subscribers / 1024:.1f} KiB "
         f"(replicas' RSS {sum(rss_before) / 2**20:.0f} -> {sum(rss_after) / 2**20:.0f} MiB)",
     ]
+    lines.append(f"Redis subscriptions on the run's channel: {numsub} (2 replicas)")
     print("\n".join(lines), flush=True)
+    if args.json:
+        figures = {
+            "subscribers": args.subscribers,
+            "events": len(expected),
+            "deliveries": len(latencies),
+            "p50_ms": round(percentile(latencies, 50), 2),
+            "p99_ms": round(percentile(latencies, 99), 2),
+            "lost": lost,
+            "duplicated": duplicated,
+            "out_of_order": disordered,
+            # Deliveries per CPU-second of the replicas (both cores' work, the mutations'
+            # included): what one core sustains when delivery is CPU-bound.
+            "deliveries_per_core_s": round(len(latencies) / max(sum(cpu), 1e-9)),
+            "mem_per_subscription_kib": round(growth / args.subscribers / 1024, 2),
+            "redis_numsub_per_replica": numsub / 2,
+        }
+        print(json.dumps(figures), flush=True)
 
 
 def main() -> None:
@@ -283,6 +304,7 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--events", type=int, default=40)
     parser.add_argument("--gap", type=float, default=0.25, help="seconds between mutations")
+    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     asyncio.run(run_coordinator(parser.parse_args()))
