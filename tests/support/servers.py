@@ -208,12 +208,12 @@ LIVE_TEST_SETTINGS: dict[str, Any] = {
 _shared: list[AppCluster] = []
 
 
-async def shared_cluster() -> AppCluster:
+async def shared_cluster(moto: MotoServer | None = None) -> AppCluster:
     """One two-replica cluster per test session, shared by every test directory that asks
     (a session fixture defined in two conftests would start two). It owns its moto, which
     serializes transactions as DynamoDB does (plain moto can let two concurrent transactions
     on one run both commit a version), and its redis-server, which tests may restart
-    (`cluster.redis`)."""
+    (`cluster.redis`). `moto` is ignored (callers written before may still pass one)."""
     from tests.support.serial_moto import SerialMotoServer
 
     if not _shared:
