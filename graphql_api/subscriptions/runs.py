@@ -242,12 +242,18 @@ async def run_updates(
                     argument="afterVersion",
                     currentVersion=version,
                 )
-            events = await runs.list_events(ctx, org_id, run_id, after_version)
             last, progress = after_version, Progress.of_run(run)
-            for step in _replay(run, events, required):
+            replay = _replay(
+                run, await runs.list_events(ctx, org_id, run_id, after_version), required
+            )
+            replay.reverse()
+            while replay:
+                # Popped as sent: an idle subscription keeps nothing of a long replay.
+                step = replay.pop()
                 if step.version > last:
                     yield _update(run_gid, step)
                     last, progress = step.version, step.progress
+        del run
         while True:
             try:
                 delivery = await stream.next()
@@ -261,7 +267,11 @@ async def run_updates(
                 # A gap this subscriber cannot fill from the feed: read it.
                 events = await runs.list_events(ctx, org_id, run_id, last)
                 steps = _forward(progress, last, events, required)
-            for step in steps:
+                del events
+            steps.reverse()
+            while steps:
+                step = steps.pop()
                 if step.version == last + 1:
                     yield _update(run_gid, step)
                     last, progress = step.version, step.progress
+            del step, delivery
