@@ -401,7 +401,7 @@ class GraphQLView(GraphQL[Context, None]):
         else:
             result = await self.fast_path.execute(document, plain, ctx)
         request.state.request_error = result.request_error
-        _observe(request, result.operation_name, result.operation_type, result.outcome)
+        _observe(request, result.operation_name, "http", result.outcome)
         response = Response(encode(result.payload), media_type=APPLICATION_JSON)
         response.headers.raw.extend(sub_response.headers.raw)
         if sub_response.status_code:

@@ -53,6 +53,9 @@ async def build_tenant(app: IsolatedApp, s3: httpx.AsyncClient) -> Tenant:
     tenant.add(assignment["id"])
     run = await ws.start(assignment["id"])
     tenant.add(run["id"])
+    # The assignment notified MEMBER (ASSIGNED): a notification of this tenant's.
+    notes = await ws.client("MEMBER").data("{ me { notifications(first: 1) { nodes { id } } } }")
+    tenant.add(notes["me"]["notifications"]["nodes"][0]["id"])
     invite = await owner.data(
         INVITE, {"input": {"orgId": ws.org_id, "email": f"{uid('inv')}@x.test", "role": "MEMBER"}}
     )

@@ -47,6 +47,7 @@ BY_NAME = {
     "runId": "Run",
     "uploadId": "Upload",
     "fileId": "File",
+    "ids": "Notification",
 }
 BY_FIELD_ID = {
     "organization": "Organization",
