@@ -81,17 +81,18 @@ class WSClient:
             while True:
                 try:
                     raw = await self.ws.recv()
+                    message: dict[str, Any] = json.loads(raw)
+                    kind = message.get("type")
+                    if kind == "ping":
+                        self.pings += 1
+                        # The server may have closed meanwhile: that close is the answer.
+                        await self.send({"type": "pong"})
+                        continue
                 except ConnectionClosed as exc:
                     rcvd = exc.rcvd
                     if rcvd is None:
                         raise Closed(None, f"no close frame received ({exc})") from exc
                     raise Closed(rcvd.code, rcvd.reason) from exc
-                message: dict[str, Any] = json.loads(raw)
-                kind = message.get("type")
-                if kind == "ping":
-                    self.pings += 1
-                    await self.send({"type": "pong"})
-                    continue
                 if kind in ("pong", "ka"):
                     self.pings += kind == "ka"
                     continue
