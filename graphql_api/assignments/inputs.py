@@ -12,6 +12,7 @@ from graphql_api.common.node import decode_in_org
 from graphql_api.common.time import iso
 from graphql_api.context import Context
 from graphql_api.errors import not_found
+from graphql_api.store import keys
 
 
 @strawberry.input(description="New work on the latest published version of a checklist.")
@@ -73,7 +74,7 @@ def member_ids(ctx: Context, values: list[strawberry.ID], org_id: str) -> list[s
     return [local_id(ctx, v, "Member", org_id) for v in values]
 
 
-def filters(
+async def filters(
     ctx: Context,
     org_id: str | None,
     status: AssignmentStatus | None,
@@ -83,16 +84,28 @@ def filters(
     due_before: datetime | None,
 ) -> Filters:
     """List filters with their IDs decoded and checked against the organization (`org_id`
-    None: the caller's own list, where a team filter must be in an org they belong to)."""
+    None: the caller's own list, where a team filter must be in an org they belong to).
+
+    A filter naming nothing is NOT_FOUND, exactly like another tenant's ID (not an empty page).
+    """
     team: str | None = None
     if team_id is not None:
         gid = decode_in_org(ctx, team_id, "Team")
         if org_id is not None and gid.org_id != org_id:
             raise not_found("Team")
+        if org_id is None and await ctx.role_in(gid.org_id) is None:
+            raise not_found("Team")
+        if await ctx.load(keys.team(gid.org_id, gid.id)) is None:
+            raise not_found("Team")
         team = gid.id
+    assignee: str | None = None
+    if assignee_id is not None:
+        assignee = local_id(ctx, assignee_id, "Member", org_id or "")
+        if await ctx.load(keys.member(org_id or "", assignee)) is None:
+            raise not_found("Member")
     return Filters(
         status=status.value if status else None,
-        assignee_id=local_id(ctx, assignee_id, "Member", org_id or "") if assignee_id else None,
+        assignee_id=assignee,
         team_id=team,
         due_after=utc_iso(due_after) if due_after else None,
         due_before=utc_iso(due_before) if due_before else None,

@@ -23,7 +23,6 @@ from graphql_api.common.ids import GlobalId
 from graphql_api.common.node import decode_in_org, register_node
 from graphql_api.common.types import Connection
 from graphql_api.context import Context
-from graphql_api.errors import not_found
 from graphql_api.rbac.permissions import IsAuthenticated, org_role
 from graphql_api.rbac.roles import Role
 
@@ -137,7 +136,7 @@ async def org_assignments(
     after: str | None,
 ) -> Connection[Assignment]:
     """Resolver body of Organization.assignments."""
-    flt = filters(ctx, org_id, status, assignee_id, team_id, due_after, due_before)
+    flt = await filters(ctx, org_id, status, assignee_id, team_id, due_after, due_before)
     return await types.org_assignments(ctx, org_id, flt, first, after)
 
 
@@ -152,7 +151,5 @@ async def my_assignments(
     after: str | None,
 ) -> Connection[Assignment]:
     """Resolver body of User.assignments (the caller's own)."""
-    flt = filters(ctx, None, status, None, team_id, due_after, due_before)
-    if team_id is not None and await ctx.role_in(decode_in_org(ctx, team_id).org_id) is None:
-        raise not_found("Team")
+    flt = await filters(ctx, None, status, None, team_id, due_after, due_before)
     return await types.my_assignments(ctx, user_id, flt, first, after)

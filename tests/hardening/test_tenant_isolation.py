@@ -101,8 +101,6 @@ VALUES: dict[str, Any] = {
 # before it reads the entity, while B's is NOT_FOUND from the permission.
 LIKE_B_MISSING_ONLY = {
     "Query.files",
-    "User.assignments",
-    "Organization.assignments",
     "Mutation.updatePresence",
 }
 # How A's OWNER reaches an object type whose fields take ID arguments (nested cells).
