@@ -128,6 +128,11 @@ class Context:
             self._roles[org_id] = Role(item["role"]) if item else None
         return self._roles[org_id]
 
+    async def has_role(self, org_id: str, minimum: Role) -> bool:
+        """True when the caller is a member of the org with `minimum` or a stronger role."""
+        role = await self.role_in(org_id)
+        return role is not None and role.at_least(minimum)
+
     def forget_role(self, org_id: str) -> None:
         self._roles.pop(org_id, None)
         if self.principal is not None:

@@ -47,7 +47,7 @@ class Mutation:
 
 
 async def _api_key_node(ctx: Context, gid: GlobalId) -> ApiKey | None:
-    if not (await ctx.role_in(gid.org_id) or Role.VIEWER).at_least(Role.ADMIN):
+    if not await ctx.has_role(gid.org_id, Role.ADMIN):
         return None
     item = await repo.get_key(ctx, gid.org_id, gid.id)
     return ApiKey.from_item(item) if item else None

@@ -118,7 +118,7 @@ async def _member_node(ctx: Context, gid: GlobalId) -> Member | None:
 
 
 async def _invitation_node(ctx: Context, gid: GlobalId) -> Invitation | None:
-    if not (await ctx.role_in(gid.org_id) or Role.VIEWER).at_least(Role.ADMIN):
+    if not await ctx.has_role(gid.org_id, Role.ADMIN):
         return None
     item = await repo.get_invitation(ctx, gid.org_id, gid.id)
     return Invitation.from_item(item) if item else None
