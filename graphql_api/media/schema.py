@@ -42,6 +42,7 @@ class Query:
         ctx = info.context
         org = decode_in_org(ctx, org_id, "Organization").org_id
         stored = targets.decode(ctx, org, target.kind.value, target.id, target.item_id)
+        await targets.require_exists(ctx, org, stored)
         return await target_files(ctx, org, stored, first, after)
 
 

@@ -15,8 +15,10 @@ from graphql_api.common.ids import to_global_id
 from graphql_api.common.node import decode_in_org
 from graphql_api.context import Context
 from graphql_api.errors import bad_input, forbidden, not_found
+from graphql_api.orgs import repository as members
 from graphql_api.rbac.roles import Role
 from graphql_api.runs import attachments
+from graphql_api.runs import service as runs
 from graphql_api.store import keys, transact
 from graphql_api.store.codec import Item
 from graphql_api.teams import service as teams
@@ -78,6 +80,22 @@ async def check_upload(ctx: Context, org_id: str, target: Item, content_type: st
         await checklists.require_checklist(ctx, org_id, tid)
     else:
         await teams.require_team(ctx, org_id, tid)
+
+
+async def require_exists(ctx: Context, org_id: str, target: Item) -> None:
+    """NOT_FOUND when `target` names nothing in `org_id`, exactly as for another tenant's ID
+    (listing files of a missing target must not answer an empty page)."""
+    kind, tid = target["kind"], target["id"]
+    if kind in RUN_KINDS:
+        run = await runs.require_run(ctx, org_id, tid)
+        if kind == RUN_ITEM:
+            runs.definition_of(await runs.snapshot_of(ctx, run), target["itemId"])
+    elif kind == CHECKLIST:
+        await checklists.require_checklist(ctx, org_id, tid)
+    elif kind == TEAM:
+        await teams.require_team(ctx, org_id, tid)
+    elif await members.get_member(ctx, org_id, tid) is None:
+        raise not_found("Member")
 
 
 def exists_check(org_id: str, target: Item) -> dict[str, Any]:

@@ -95,14 +95,6 @@ VALUES: dict[str, Any] = {
     "updateMemberRole.role": "VIEWER",
     "registerPersistedQueryManifest.manifest": {"format": "apollo-persisted-query-manifest"},
 }
-# Answer like B's IDs that name nothing, but not like A's: a filter or file target naming
-# nothing in A lists nothing, while another tenant's is NOT_FOUND (it reveals only that the
-# caller is not in B); over HTTP updatePresence is refused (BAD_USER_INPUT: WebSocket only)
-# before it reads the entity, while B's is NOT_FOUND from the permission.
-LIKE_B_MISSING_ONLY = {
-    "Query.files",
-    "Mutation.updatePresence",
-}
 # How A's OWNER reaches an object type whose fields take ID arguments (nested cells).
 ENTRY = {
     "Query": ("query", "", None),
@@ -326,8 +318,6 @@ async def test_other_tenants_ids_are_not_found_everywhere(tenants: tuple[Tenant,
             codes = [e["extensions"]["code"] for e in got.get("errors", [])]
             if codes != ["NOT_FOUND"] or got.get("data") is not None:
                 failures.append(f"{slot.name}: B's ID is not a bare NOT_FOUND: {got}")
-        if f"{slot.owner}.{slot.field}" in LIKE_B_MISSING_ONLY:
-            continue
         a_missing = await owner.execute(*operation(schema, a, slot, a.missing(type_name))[:2])
         if _shape(got) != _shape(a_missing):
             failures.append(f"{slot.name}: B's ID {got} != A's missing ID {a_missing}")

@@ -98,6 +98,26 @@ async def test_targets_must_exist_in_the_organization(
         assert code == "NOT_FOUND", target
 
 
+async def test_listing_files_of_a_missing_target_is_not_found(workspace: Workspace) -> None:
+    """Not an empty page: a target that names nothing answers like another tenant's."""
+    ws = workspace
+    viewer = ws.client("VIEWER")
+    org = from_global_id(ws.org_id).org_id
+    run_id = await _run(ws)
+    for target in (
+        {"kind": "CHECKLIST", "id": to_global_id("Checklist", org, "missing")},
+        {"kind": "TEAM", "id": to_global_id("Team", org, "missing")},
+        {"kind": "RUN", "id": to_global_id("Run", org, "missing")},
+        {"kind": "RUN_ITEM", "id": run_id, "itemId": "no-such-item"},
+        {"kind": "AVATAR", "id": to_global_id("Member", org, "missing")},
+    ):
+        code = await viewer.error_code(FILES, {"org": ws.org_id, "target": target})
+        assert code == "NOT_FOUND", target
+    for target in (await _targets(ws)).values():
+        listed = await viewer.data(FILES, {"org": ws.org_id, "target": target})
+        assert listed["files"]["nodes"] == [], target
+
+
 async def test_another_tenants_upload_and_file_are_not_found(
     workspace: Workspace,
     client_for: Callable[..., GraphQLClient],
