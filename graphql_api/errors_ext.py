@@ -26,6 +26,20 @@ CODES = frozenset(c.value for c in ErrorCode)
 STORE_RETRY_AFTER_SECONDS = 1
 
 
+def store_busy_error(request_id: str) -> dict[str, Any]:
+    """The error of a request whose store call stayed throttled (or failed transiently)
+    after botocore's retries: RATE_LIMITED, retryable."""
+    return {
+        "message": "The service is busy; retry shortly",
+        "extensions": {
+            "code": ErrorCode.RATE_LIMITED.value,
+            "retryable": True,
+            "retryAfter": STORE_RETRY_AFTER_SECONDS,
+            "requestId": request_id,
+        },
+    }
+
+
 def _store_fault(error: GraphQLError) -> RetryableStoreError | None:
     original = error.original_error
     return original if isinstance(original, RetryableStoreError) else None
@@ -57,13 +71,8 @@ def shape_error(error: GraphQLError, request_id: str) -> GraphQLError:
         extensions: dict[str, Any] = original.to_extensions()
         message = original.message
     elif _store_fault(error) is not None:
-        extensions = {
-            "code": ErrorCode.RATE_LIMITED.value,
-            "retryable": True,
-            "retryAfter": STORE_RETRY_AFTER_SECONDS,
-            "requestId": request_id,
-        }
-        message = "The service is busy; retry shortly"
+        busy = store_busy_error(request_id)
+        extensions, message = busy["extensions"], busy["message"]
     elif is_expected(error):
         extensions = dict(error.extensions or {})
         if extensions.get("code") not in CODES:

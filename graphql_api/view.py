@@ -26,6 +26,7 @@ from graphql_api.apikeys import service as apikeys
 from graphql_api.auth.service import auth_scheme, authenticate, principal_from_bearer
 from graphql_api.context import Context, Resources
 from graphql_api.errors import AppError, ErrorCode
+from graphql_api.errors_ext import STORE_RETRY_AFTER_SECONDS, store_busy_error
 from graphql_api.fast_path import (
     FastPath,
     has_lone_surrogate_escape,
@@ -41,6 +42,7 @@ from graphql_api.persisted.transport import resolve_ws_payload
 from graphql_api.realtime.ratelimit import create_rate_limiter
 from graphql_api.settings import Settings
 from graphql_api.static import GraphiQLAssets
+from graphql_api.store.errors import RetryableStoreError
 from graphql_api.subscriptions.handlers import (
     LegacyWSHandler,
     LimitedWebSocketAdapter,
@@ -346,6 +348,11 @@ class GraphQLView(GraphQL[Context, None]):
                 response = fast if fast is not None else await self.run(request)
             except RateLimitExceeded as exc:
                 response = exc.response()
+            except RetryableStoreError:
+                # Before any operation ran: the API-key lookup (or its plan) in get_context.
+                busy = store_busy_error(getattr(request.state, "request_id", "-"))
+                response = JSONResponse({"errors": [busy]}, status_code=503)
+                response.headers["retry-after"] = str(STORE_RETRY_AFTER_SECONDS)
             except _Replayed as exc:
                 response = Response(exc.replay.body, status_code=exc.replay.status, media_type=None)
                 response.headers["content-type"] = exc.replay.media_type

@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from graphql_api.store.client import BOTO_CONFIG
+from tests.apikeys.keys import CREATE_KEY, by_id, call_with_key
+from tests.persisted.manifests import ORG_NAME, manifest, operation, register, sha256
 from tests.support.factories import create_org
 from tests.support.fault_proxy import FaultProxy
 from tests.support.isolated import IsolatedApp, isolated_app
@@ -133,3 +135,35 @@ async def test_throttled_reads_are_retryable_too(faulty: IsolatedApp, proxy: Fau
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "RATE_LIMITED"
     assert error["extensions"]["retryable"] is True
+
+
+async def test_a_throttled_api_key_lookup_is_retryable_not_a_500(
+    faulty: IsolatedApp, proxy: FaultProxy
+) -> None:
+    """The key is looked up before any operation runs (in the request's context)."""
+    org = await create_org(faulty.client_for, roles=["ADMIN"], plan=None)
+    admin = org.clients["ADMIN"]
+    await register(admin, org.id, "partner-app", manifest(operation(ORG_NAME)))
+    created = await admin.data(
+        CREATE_KEY,
+        {"input": {"orgId": org.id, "name": "Sync", "role": "MEMBER", "manifest": "partner-app"}},
+    )
+    secret = created["createApiKey"]["secret"]
+    request = by_id(sha256(ORG_NAME), {"id": org.id})
+    proxy.throttle("BatchGetItem")
+    proxy.throttle("GetItem")
+    proxy.reset_counts()
+
+    response = await call_with_key(faulty.http, secret, request)
+
+    assert proxy.requests["BatchGetItem"] + proxy.requests["GetItem"] == MAX_ATTEMPTS
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "RATE_LIMITED"
+    assert error["extensions"]["retryable"] is True
+    assert error["extensions"]["requestId"] == response.headers["x-request-id"]
+
+    proxy.heal()
+    ok = await call_with_key(faulty.http, secret, request)
+    assert ok.json()["data"]["organization"]["name"] == "Test Org"
