@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from graphql_api import tracing
 from graphql_api.auth.jwt import TokenVerifier
 from graphql_api.context import Resources
 from graphql_api.drain import Drain
@@ -128,10 +129,13 @@ def create_app(
     schema = build_schema(LimitConfig.from_settings(settings))
     view = GraphQLView(schema, settings)
     drain = Drain()
+    # Optional OpenTelemetry tracing, from the OTEL_* variables (None: off, nothing installed).
+    trace_config = tracing.config_from_env(settings.app_env.value)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_resources(settings) as resources:
+        # Tracing starts first and stops last: spans of startup and shutdown are exported.
+        async with tracing.running(trace_config), open_resources(settings) as resources:
             view.resources = resources
             app.state.resources = resources
             if on_ready is not None:
@@ -185,6 +189,7 @@ def create_app(
             Route(f"{ASSETS_PATH}/{{name}}", view.graphiql_assets.asset, methods=["GET"]),
         ],
         middleware=[
+            *tracing.middleware(trace_config),
             Middleware(drain.track),
             Middleware(RequestMetrics),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),

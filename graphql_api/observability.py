@@ -8,6 +8,8 @@ import sys
 import time
 from typing import Any
 
+from graphql_api import tracing
+
 # Attributes of every LogRecord; anything else passed via `extra=` goes into the JSON.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
@@ -57,16 +59,17 @@ def log_operation(
     outcome: str,
     duration_ms: float,
 ) -> None:
-    """One access-log line per GraphQL operation."""
-    access_log.info(
-        "graphql operation",
-        extra={
-            "request_id": request_id,
-            "user": user_id,
-            "org": org_id,
-            "operation": operation or "anonymous",
-            "operation_type": operation_type,
-            "outcome": outcome,
-            "duration_ms": round(duration_ms, 2),
-        },
-    )
+    """One access-log line per GraphQL operation (with its `trace_id` when tracing is on)."""
+    extra = {
+        "request_id": request_id,
+        "user": user_id,
+        "org": org_id,
+        "operation": operation or "anonymous",
+        "operation_type": operation_type,
+        "outcome": outcome,
+        "duration_ms": round(duration_ms, 2),
+    }
+    trace_id = tracing.current_trace_id()
+    if trace_id is not None:
+        extra["trace_id"] = trace_id
+    access_log.info("graphql operation", extra=extra)

@@ -21,7 +21,7 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
-from graphql_api import idempotency
+from graphql_api import idempotency, tracing
 from graphql_api.apikeys import service as apikeys
 from graphql_api.auth.service import auth_scheme, authenticate, principal_from_bearer
 from graphql_api.context import Context, Resources
@@ -326,7 +326,8 @@ class GraphQLView(GraphQL[Context, None]):
             if request_error
             else "error"
         )
-        _observe(request, getattr(request.state, "operation_name", None), "http", outcome)
+        name = getattr(request.state, "operation_name", None)
+        _observe(request, name, "http", outcome, formatted)
         return response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -408,7 +409,8 @@ class GraphQLView(GraphQL[Context, None]):
         else:
             result = await self.fast_path.execute(document, plain, ctx)
         request.state.request_error = result.request_error
-        _observe(request, result.operation_name, "http", result.outcome)
+        shaped = result.payload.get("errors")
+        _observe(request, result.operation_name, "http", result.outcome, shaped)
         response = Response(encode(result.payload), media_type=APPLICATION_JSON)
         response.headers.raw.extend(sub_response.headers.raw)
         if sub_response.status_code:
@@ -431,6 +433,7 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> GraphQLError | None:
         """Checks both paths run on a valid document: cost with the real variables, then the
         idempotency claim (raises _Replayed with a stored response)."""
+        tracing.operation_started(document, operation_name)
         problem = operation_problem(document, operation_name)
         if problem is not None:
             return GraphQLError(problem, extensions={"code": ErrorCode.BAD_USER_INPUT.value})
@@ -505,16 +508,28 @@ def encode(data: object) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
-def _observe(request: Request, operation: str | None, kind: str, outcome: str) -> None:
-    """The operation's metric and its JSON access-log line (request id, user, org, outcome)."""
+def _observe(
+    request: Request,
+    operation: str | None,
+    kind: str,
+    outcome: str,
+    errors: list[Any] | None = None,
+) -> None:
+    """The operation's metric, its JSON access-log line (request id, user, org, outcome) and,
+    when tracing is on, the same on the request's span."""
     GRAPHQL_OPERATIONS.labels(operation or "anonymous", kind, outcome).inc()
     state = request.state
     principal = getattr(state, "principal", None)
     started = getattr(state, "started", None)
+    request_id = getattr(state, "request_id", "-")
+    user_id = principal.id if principal is not None else None
+    org_id = principal.api_key_org if principal is not None else None
+    if tracing.active is not None:
+        tracing.operation_finished(operation, outcome, errors, request_id, user_id, org_id)
     log_operation(
-        request_id=getattr(state, "request_id", "-"),
-        user_id=principal.id if principal is not None else None,
-        org_id=principal.api_key_org if principal is not None else None,
+        request_id=request_id,
+        user_id=user_id,
+        org_id=org_id,
         operation=operation,
         operation_type=kind,
         outcome=outcome,

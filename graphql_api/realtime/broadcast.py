@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 from broadcaster import BroadcastBackend, Event
 
+from graphql_api import tracing
 from graphql_api.metrics import PUBLISH_FAILURES
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,7 @@ class EventHub:
         if queue_size < 1:
             raise ValueError("queue_size must be at least 1")
         self._backend = create_backend(url)
+        self._system = "memory" if url.startswith("memory:") else "redis"  # for traces
         self._queue_size = queue_size
         self._channels: dict[str, _Channel] = {}
         self._listener: asyncio.Task[None] | None = None
@@ -176,7 +178,8 @@ class EventHub:
         try:
             if self._listener is None:
                 raise RuntimeError("EventHub is not connected")
-            await self._backend.publish(channel, data)
+            with tracing.publish_span(channel, self._system):
+                await self._backend.publish(channel, data)
         except Exception as exc:
             # DynamoDB is the source of truth and subscribers resync from it, so a lost event
             # must not fail the mutation that produced it.

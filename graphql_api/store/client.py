@@ -1,7 +1,8 @@
 """aioboto3 lifecycle and the DynamoDB operations the repositories use.
 
-Every call is counted by operation (`dynamodb_calls_total`) and every botocore error is
-mapped to a typed store error that keeps its cause.
+Every call is counted by operation (`dynamodb_calls_total`), traced when tracing is on
+(`graphql_api/tracing.py`), and every botocore error is mapped to a typed store error that
+keeps its cause.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import aioboto3
 from botocore.config import Config
 
+from graphql_api import tracing
 from graphql_api.metrics import DYNAMODB_CALLS, DYNAMODB_ERRORS
 from graphql_api.store.codec import Item, deserialize, serialize, serialize_value
 from graphql_api.store.errors import StoreError, map_client_error
@@ -106,6 +108,12 @@ class Store:
 
     async def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         DYNAMODB_CALLS.labels(operation).inc()
+        if tracing.active is None:
+            return await self._send(operation, kwargs)
+        with tracing.dynamodb_span(operation, self.table):
+            return await self._send(operation, kwargs)
+
+    async def _send(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         method = getattr(self.dynamodb, _snake(operation))
         try:
             result: dict[str, Any] = await method(**kwargs)
