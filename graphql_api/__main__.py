@@ -18,6 +18,8 @@ from graphql_api.settings import Settings, SettingsError
 
 # The reference web client's build (examples/web, `npm run build`), served by `serve --web`.
 WEB_DIST = Path(__file__).resolve().parents[1] / "examples" / "web" / "dist"
+# Its persisted-query manifest (written there by `npm run build`).
+WEB_MANIFEST = "persisted-query-manifest.json"
 
 # Start-up time is reported from here: importing the app is part of what a user waits for.
 _PROCESS_STARTED = time.perf_counter()
@@ -43,6 +45,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
         web_dir = Path(args.web)
         if not (web_dir / "index.html").is_file():
             sys.exit(f"--web: {web_dir}/index.html is missing (scripts/bootstrap builds it)")
+        # The app's build sends persisted-query ids from its manifest: unless another one is
+        # configured, that manifest is the first-party safelist (so REQUIRE_SAFELIST=true works).
+        manifest = web_dir / WEB_MANIFEST
+        if settings.safelist_manifest is None and manifest.is_file():
+            settings = settings.model_copy(update={"safelist_manifest": str(manifest)})
     seeded: dict[str, Any] = {}
 
     def on_ready(resources: Resources, demo: Any) -> None:

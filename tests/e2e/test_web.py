@@ -3,8 +3,10 @@
 The browser part (tests/e2e/web_e2e.mjs, playwright-core driving Debian's chromium) signs in
 two demo people (the member the seeded run is assigned to, and a manager), opens that run in
 both, and checks live updates within a second, presence, an offline period whose changes show
-exactly once after reconnecting, a conflicting edit's notice, and APQ on the wire. Screenshots
-of the run page go to test-artifacts/.
+exactly once after reconnecting, a conflicting edit's notice, and that every operation travels
+as an id of the build's persisted-query manifest: the server runs with REQUIRE_SAFELIST=true
+and takes that manifest from the served build. Screenshots of the run page go to
+test-artifacts/.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tests.e2e.live_server import _NOT_EMBEDDED, NODE_PROJECT, ROOT, DemoServer,
 from tests.support.moto_server import free_port
 
 WEB_DIST = ROOT / "examples" / "web" / "dist"
+WEB_MANIFEST = WEB_DIST / "persisted-query-manifest.json"
 ARTIFACTS = ROOT / "test-artifacts"
 STARTUP_TIMEOUT = 120.0
 
@@ -39,11 +42,12 @@ def _read(server: DemoServer) -> None:
 
 @pytest.fixture(scope="module")
 def web_server() -> Iterator[DemoServer]:
-    """`serve --web` on the embedded default, as the README tells a user to run it."""
-    if not (WEB_DIST / "index.html").is_file():
+    """`serve --web` on the embedded default, as the README tells a user to run it, with only
+    the app's operations allowed (its manifest, which --web uses when none is configured)."""
+    if not (WEB_DIST / "index.html").is_file() or not WEB_MANIFEST.is_file():
         raise RuntimeError("examples/web is not built: run scripts/bootstrap")
     env = {k: v for k, v in os.environ.items() if k.upper() not in _NOT_EMBEDDED}
-    env.update(APP_ENV="development", PYTHONUNBUFFERED="1")
+    env.update(APP_ENV="development", PYTHONUNBUFFERED="1", REQUIRE_SAFELIST="true")
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "graphql_api", "serve", "--port", str(port), "--web"],
@@ -90,6 +94,7 @@ def test_two_people_on_one_run_in_headless_chromium(web_server: DemoServer) -> N
             "CHROMIUM": chromium,
             "PLAYWRIGHT_FROM": str(NODE_PROJECT / "package.json"),
             "ARTIFACTS": str(ARTIFACTS),
+            "MANIFEST": str(WEB_MANIFEST),
         },
         capture_output=True,
         text=True,
@@ -103,7 +108,7 @@ def test_two_people_on_one_run_in_headless_chromium(web_server: DemoServer) -> N
         "a checked item shows on the other screen within a second",
         "offline, then back: every change shows exactly once",
         "a conflicting edit shows the notice and the other person's answer wins",
-        "operations travel as APQ hashes, and the pages raised no error",
+        "operations travel as ids of the build's manifest, and the pages raised no error",
     ):
         assert re.search(rf"^ok \d+ - {re.escape(name)}$", output, re.M), output
     assert re.search(r"^# fail 0$", output, re.M), output

@@ -1,9 +1,11 @@
 // The reference web client (examples/web) in headless Chromium, two people on one run.
 // Run by tests/e2e/test_web.py with APP_URL (the served app), MEMBER_TOKEN, MANAGER_TOKEN,
 // CHROMIUM, PLAYWRIGHT_FROM (a package.json whose node_modules hold playwright-core) and
-// ARTIFACTS (where screenshots go).
+// ARTIFACTS (where screenshots go), MANIFEST (the build's persisted-query manifest; the server
+// runs with REQUIRE_SAFELIST=true and that manifest).
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -11,6 +13,7 @@ import { after, before, test } from "node:test";
 const { chromium } = createRequire(required("PLAYWRIGHT_FROM"))("playwright-core");
 const appUrl = required("APP_URL");
 const artifacts = required("ARTIFACTS");
+const manifest = JSON.parse(readFileSync(required("MANIFEST"), "utf8"));
 
 function required(name) {
   const value = process.env[name];
@@ -22,6 +25,7 @@ let browser;
 const people = {};
 const problems = [];
 const bodies = [];
+const frames = [];
 let runId;
 
 async function person(name, token) {
@@ -33,6 +37,7 @@ async function person(name, token) {
       bodies.push(request.postData() ?? "");
     }
   });
+  page.on("websocket", (socket) => socket.on("framesent", ({ payload }) => frames.push(String(payload))));
   await page.goto(appUrl);
   await page.getByLabel("Access token").fill(token);
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -201,10 +206,29 @@ test("a conflicting edit shows the notice and the other person's answer wins", a
   await member.screenshot({ path: join(artifacts, "web-run-member.png"), fullPage: true });
 });
 
-test("operations travel as APQ hashes, and the pages raised no error", async () => {
+test("operations travel as ids of the build's manifest, and the pages raised no error", async () => {
+  const ids = new Map(manifest.operations.map((op) => [op.id, op]));
+  for (const op of manifest.operations) {
+    assert.equal(createHash("sha256").update(op.body).digest("hex"), op.id, op.name);
+  }
   const parsed = bodies.filter(Boolean).map((b) => JSON.parse(b));
   assert.ok(parsed.length > 0);
-  assert.ok(parsed.every((b) => b.extensions?.persistedQuery?.sha256Hash), "every POST has a hash");
-  assert.ok(parsed.some((b) => b.query === undefined), "some POSTs are hash-only");
+  // Over HTTP: the id alone, never a text (no PersistedQueryNotFound round trip either).
+  for (const body of parsed) {
+    const op = ids.get(body.extensions?.persistedQuery?.sha256Hash);
+    assert.ok(op, `not in the manifest: ${JSON.stringify(body)}`);
+    assert.equal(body.operationName, op.name);
+    assert.equal(body.query, undefined, `${op.name} sent its text`);
+  }
+  const sent = new Set(parsed.map((b) => b.operationName));
+  for (const name of ["Home", "RunPage", "SetItemState"]) assert.ok(sent.has(name), name);
+  // Over the WebSocket (subscriptions, updatePresence): texts that are manifest bodies exactly.
+  const subscribed = frames.map((f) => JSON.parse(f)).filter((m) => m.type === "subscribe");
+  assert.ok(subscribed.length > 0);
+  for (const { payload } of subscribed) {
+    const op = ids.get(createHash("sha256").update(payload.query).digest("hex"));
+    assert.ok(op, `not a manifest body: ${payload.query}`);
+    assert.equal(op.name, payload.operationName);
+  }
   assert.deepEqual(problems, []);
 });

@@ -1,16 +1,30 @@
-// One Apollo Client per signed-in token: queries and mutations over HTTP with APQ (hashes from
-// the Web Crypto API), subscriptions and presence updates over one graphql-ws socket.
+// One Apollo Client per signed-in token: queries and mutations over HTTP as persisted queries,
+// subscriptions and presence updates over one graphql-ws socket.
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from "@apollo/client";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
 import { getMainDefinition } from "@apollo/client/utilities";
+import { generatePersistedQueryIdsFromManifest } from "@apollo/persisted-query-lists";
 import { createClient } from "graphql-ws";
+import manifest from "virtual:persisted-query-manifest";
 
 const endpoint = new URL("/graphql", window.location.origin);
 
 async function sha256(text) {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// The production build sends only ids from its persisted-query manifest (generated from
+// src/operations.js by `npm run build`): the server knows them from the same manifest, and with
+// REQUIRE_SAFELIST=true runs nothing else. `npm run dev` has no manifest and uses automatic
+// persisted queries (SHA-256 of whatever document is sent, from the Web Crypto API; none over
+// plain http on another host than localhost).
+function persistedQueries() {
+  if (manifest) {
+    return new PersistedQueryLink(generatePersistedQueryIdsFromManifest({ loadManifest: () => manifest }));
+  }
+  return crypto?.subtle ? new PersistedQueryLink({ sha256 }) : null;
 }
 
 // Presence belongs to the WebSocket connection it is sent over (one entry per connection), so
@@ -34,7 +48,8 @@ export function createApollo(token) {
   window.addEventListener("offline", offline);
 
   const http = new HttpLink({ uri: endpoint.href, headers: { authorization: `Bearer ${token}` } });
-  const httpWithApq = crypto?.subtle ? new PersistedQueryLink({ sha256 }).concat(http) : http;
+  const persisted = persistedQueries();
+  const httpPersisted = persisted ? persisted.concat(http) : http;
   const link = ApolloLink.split(
     ({ query, operationName }) => {
       const definition = getMainDefinition(query);
@@ -44,7 +59,7 @@ export function createApollo(token) {
       );
     },
     new GraphQLWsLink(wsClient),
-    httpWithApq,
+    httpPersisted,
   );
   const client = new ApolloClient({ link, cache: new InMemoryCache() });
   const dispose = () => {

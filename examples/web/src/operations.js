@@ -1,5 +1,6 @@
-// Every operation the app sends (src/operations.js is also the input of the persisted-query
-// manifest in a production build).
+// Every operation the app sends. `npm run build` reads them from here into the persisted-query
+// manifest (persisted-query-manifest.config.json), so each is one static gql document with a
+// unique name (no interpolations: the manifest generator reads the source, not the module).
 import { gql } from "@apollo/client";
 
 export const HOME = gql`
@@ -46,14 +47,6 @@ export const START_RUN = gql`
   }
 `;
 
-const ITEM_FIELDS = `
-  itemId
-  done
-  value
-  version
-  updatedBy
-`;
-
 export const RUN_PAGE = gql`
   query RunPage($id: ID!) {
     run(id: $id) {
@@ -64,7 +57,11 @@ export const RUN_PAGE = gql`
       checklist { title description }
       assignment { id notes assignees { userId name } }
       items {
-        ${ITEM_FIELDS}
+        itemId
+        done
+        value
+        version
+        updatedBy
         title
         description
         kind
@@ -80,7 +77,7 @@ export const RUN_PAGE = gql`
 export const SET_ITEM_STATE = gql`
   mutation SetItemState($runId: ID!, $itemId: String!, $input: ItemStateInput!) {
     setItemState(runId: $runId, itemId: $itemId, input: $input) {
-      item { ${ITEM_FIELDS} }
+      item { itemId done value version updatedBy }
       run { id version progress { done total percent } }
     }
   }
