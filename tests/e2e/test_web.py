@@ -3,7 +3,9 @@
 The browser part (tests/e2e/web_e2e.mjs, playwright-core driving Debian's chromium) signs in
 two demo people (the member the seeded run is assigned to, and a manager), opens that run in
 both, and checks live updates within a second, presence, an offline period whose changes show
-exactly once after reconnecting, a conflicting edit's notice, and that every operation travels
+exactly once after reconnecting, a conflicting edit's notice, a photo uploaded to S3 (moto) from
+the run page and seen live by the other person, refused uploads' messages, and that every
+operation travels
 as an id of the build's persisted-query manifest: the server runs with REQUIRE_SAFELIST=true
 and takes that manifest from the served build. Screenshots of the run page go to
 test-artifacts/.
@@ -108,11 +110,19 @@ def test_two_people_on_one_run_in_headless_chromium(web_server: DemoServer) -> N
         "a checked item shows on the other screen within a second",
         "offline, then back: every change shows exactly once",
         "a conflicting edit shows the notice and the other person's answer wins",
+        "a photo uploaded from the run page is attached, and the other person sees it live",
+        "a file of the wrong type or too large is refused with a clear message",
         "operations travel as ids of the build's manifest, and the pages raised no error",
     ):
         assert re.search(rf"^ok \d+ - {re.escape(name)}$", output, re.M), output
     assert re.search(r"^# fail 0$", output, re.M), output
-    for shot in ("web-run-after-reconnect.png", "web-run-conflict.png", "web-run-member.png"):
+    for shot in (
+        "web-run-after-reconnect.png",
+        "web-run-conflict.png",
+        "web-run-member.png",
+        "web-run-photo.png",
+        "web-run-upload-refused.png",
+    ):
         assert (ARTIFACTS / shot).stat().st_size > 10_000, shot
 
 

@@ -5,7 +5,8 @@
 // runs with REQUIRE_SAFELIST=true and that manifest).
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, ftruncateSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -204,6 +205,65 @@ test("a conflicting edit shows the notice and the other person's answer wins", a
   assert.equal(await member.inputValue("#item-notes"), "Hose replaced");
   await manager.screenshot({ path: join(artifacts, "web-run-conflict.png"), fullPage: true });
   await member.screenshot({ path: join(artifacts, "web-run-member.png"), fullPage: true });
+});
+
+// A real 2x2 PNG.
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==",
+  "base64",
+);
+
+test("a photo uploaded from the run page is attached, and the other person sees it live", async () => {
+  const { page: member } = people.member;
+  const { page: manager } = people.manager;
+  const start = await runVersion(member);
+  await member.getByLabel("Photo of the dashboard", { exact: true }).setInputFiles({
+    name: "dashboard.png",
+    mimeType: "image/png",
+    buffer: PNG,
+  });
+  const files = (page) => page.getByRole("list", { name: "Files of Photo of the dashboard" });
+  await files(member).getByText("dashboard.png").waitFor({ timeout: 10_000 });
+  await files(manager).getByText("dashboard.png").waitFor({ timeout: 5_000 });
+  await waitForVersion(manager, start + 1, 5_000);
+  assert.match(await manager.textContent("[data-testid=event-log]"), /Milo Member attached a file to “Photo of the dashboard”/);
+  // The download link gives back the very bytes uploaded.
+  const link = files(manager).getByRole("link", { name: "Download dashboard.png" });
+  const download = await fetch(await link.getAttribute("href"));
+  assert.equal(download.status, 200);
+  assert.deepEqual(Buffer.from(await download.arrayBuffer()), PNG);
+  assert.match(download.headers.get("content-disposition") ?? "", /dashboard\.png/);
+  await manager.screenshot({ path: join(artifacts, "web-run-photo.png"), fullPage: true });
+});
+
+test("a file of the wrong type or too large is refused with a clear message", async () => {
+  const { page: member } = people.member;
+  const input = member.getByLabel("Photo of the dashboard", { exact: true });
+  const error = member.getByTestId("upload-error");
+  await input.setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hello") });
+  await error.waitFor({ timeout: 5_000 });
+  assert.match(await error.textContent(), /“notes\.txt” was not attached: .*images only/);
+  // 60 MB, above the demo organization's plan (STARTER: 50 MB a file); a sparse file on disk.
+  const dir = mkdtempSync(join(tmpdir(), "web-e2e-"));
+  try {
+    const huge = join(dir, "huge.png");
+    const fd = openSync(huge, "w");
+    ftruncateSync(fd, 60 * 1024 * 1024);
+    closeSync(fd);
+    await input.setInputFiles(huge);
+    await member.waitForFunction(
+      () => /too large/.test(document.querySelector("[data-testid=upload-error]")?.textContent ?? ""),
+      null,
+      { timeout: 10_000 },
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.match(await error.textContent(), /“huge\.png” is too large \(60 MB\): files can be at most 50 MB\./);
+  // Neither reached the item: still the one photo.
+  const names = await member.getByRole("list", { name: "Files of Photo of the dashboard" }).locator("li").count();
+  assert.equal(names, 1);
+  await member.screenshot({ path: join(artifacts, "web-run-upload-refused.png"), fullPage: true });
 });
 
 test("operations travel as ids of the build's manifest, and the pages raised no error", async () => {

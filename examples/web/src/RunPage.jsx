@@ -1,10 +1,12 @@
 // A run, live: items answered with optimistic UI and per-item versions, other people's changes
 // from runUpdated (replayed from the last applied version after any reconnect, applied once
-// by version), presence with focused items, and a visible notice when an edit conflicts.
+// by version), presence with focused items, a visible notice when an edit conflicts, and
+// photos uploaded to PHOTO items (Photos.jsx).
 import { useApolloClient } from "@apollo/client/react";
 import { useCallback, useEffect, useRef, useState } from "react";
 
 import { errorInfo } from "./apollo.js";
+import { PhotoItem } from "./Photos.jsx";
 import { PRESENCE, RUN_PAGE, RUN_UPDATED, SET_ITEM_STATE, UPDATE_PRESENCE } from "./operations.js";
 
 const stateOf = (item) => ({
@@ -13,6 +15,16 @@ const stateOf = (item) => ({
   version: item.version,
   updatedBy: item.updatedBy ?? null,
 });
+
+// Events that carry an item's new answer in `after` ({done, value, version}).
+const ITEM_EVENTS = new Set(["ITEM_SET", "FILE_ATTACHED", "FILE_DETACHED"]);
+
+// The organizations to try for this run, the one whose run list shows it first.
+function orgIdsFor(me, runId) {
+  const orgs = (me?.memberships ?? []).map((m) => m.organization);
+  const knows = (org) => org.runs.nodes.some((r) => r.id === runId);
+  return [...orgs.filter(knows), ...orgs.filter((org) => !knows(org))].map((org) => org.id);
+}
 
 // Keeps the newest answer per item: a mutation's response and the same change's event may
 // arrive in either order, and an older one must never overwrite a newer one.
@@ -72,7 +84,7 @@ export function RunPage({ runId, apollo, me }) {
     const event = update.event;
     setRun((r) => ({ ...r, version: update.version, progress: update.progress }));
     if (!event) return;
-    if (event.type === "ITEM_SET" && event.itemId && event.after) {
+    if (ITEM_EVENTS.has(event.type) && event.itemId && typeof event.after?.version === "number") {
       setStates((s) =>
         merge(s, event.itemId, {
           done: Boolean(event.after.done),
@@ -254,6 +266,8 @@ export function RunPage({ runId, apollo, me }) {
               editable={editable}
               onFocus={() => focus(item.itemId)}
               onSet={(input, expectedVersion) => setItem(item, input, expectedVersion)}
+              orgIds={orgIdsFor(me, runId)}
+              runId={runId}
               nameOf={nameOf}
               others={people.filter(
                 (p) => p.focusedItemId === item.itemId && p.userId !== me?.userId,
@@ -322,7 +336,7 @@ function describe(event, items) {
 
 const text = (value) => (value === null || value === undefined ? "" : String(value));
 
-function ItemRow({ item, state, pending, editable, onFocus, onSet, nameOf, others }) {
+function ItemRow({ item, state, pending, editable, onFocus, onSet, nameOf, others, orgIds, runId }) {
   const current = state ?? { done: false, value: null, version: 0 };
   const shown = pending ? { ...current, ...pending } : current;
   // A typed answer is a draft until Enter or leaving the field; it is sent with the version it
@@ -379,10 +393,15 @@ function ItemRow({ item, state, pending, editable, onFocus, onSet, nameOf, other
               {item.required && <span className="req" aria-label="required"> *</span>}
             </label>
             {item.kind === "PHOTO" ? (
-              <span id={inputId} className="muted" tabIndex={0}>
-                {Array.isArray(shown.value) ? `${shown.value.length} photo(s)` : "No photos"} (uploads
-                are not part of this example)
-              </span>
+              <PhotoItem
+                item={item}
+                inputId={inputId}
+                hintId={hintId}
+                fileIds={Array.isArray(shown.value) ? shown.value : []}
+                editable={editable}
+                orgIds={orgIds}
+                runId={runId}
+              />
             ) : (
               <input
                 id={inputId}

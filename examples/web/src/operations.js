@@ -69,6 +69,7 @@ export const RUN_PAGE = gql`
         min
         max
         maxLength
+        maxFiles
       }
     }
   }
@@ -130,5 +131,33 @@ export const NOTIFICATION_RECEIVED = gql`
 export const MARK_NOTIFICATIONS_READ = gql`
   mutation MarkNotificationsRead {
     markNotificationsRead { id unreadCount }
+  }
+`;
+
+// Photos: start an upload (a presigned POST straight to S3), complete it (the file is checked
+// and attached to the PHOTO item: a FILE_ATTACHED run event), and read a file's name and a
+// fresh download link by its ID (the item's value lists file IDs).
+export const CREATE_UPLOAD = gql`
+  mutation CreateUpload($input: CreateUploadInput!) {
+    createUpload(input: $input) {
+      url
+      fields
+      upload { id }
+    }
+  }
+`;
+
+export const COMPLETE_UPLOAD = gql`
+  mutation CompleteUpload($uploadId: ID!) {
+    completeUpload(uploadId: $uploadId) { id filename }
+  }
+`;
+
+export const FILE = gql`
+  query File($id: ID!) {
+    node(id: $id) {
+      id
+      ... on File { filename contentType size downloadUrl }
+    }
   }
 `;
