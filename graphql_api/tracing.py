@@ -28,21 +28,16 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, asynccontextmanager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphql import DocumentNode, get_operation_ast
 from opentelemetry import propagate, trace
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import OTELResourceDetector, Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SimpleSpanProcessor,
-)
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import SpanProcessor
 
 log = logging.getLogger("graphql_api.tracing")
 
@@ -98,6 +93,10 @@ class Tracing:
     """A running tracer provider of the app's own, with its exporters."""
 
     def __init__(self, config: TracingConfig) -> None:
+        # The SDK and the exporter load only when tracing is on (a third of a second).
+        from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+        from opentelemetry.sdk.trace import TracerProvider
+
         defaults: dict[str, str] = {
             "service.name": DEFAULT_SERVICE_NAME,
             "deployment.environment.name": config.environment,
@@ -125,6 +124,13 @@ class Tracing:
 
 
 def _processor(name: str) -> SpanProcessor:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import (
+        BatchSpanProcessor,
+        ConsoleSpanExporter,
+        SimpleSpanProcessor,
+    )
+
     if name == "console":
         return SimpleSpanProcessor(ConsoleSpanExporter())
     # Endpoint, headers, timeout, compression and certificates from OTEL_EXPORTER_OTLP_*;
@@ -248,12 +254,11 @@ def operation_finished(
     span = trace.get_current_span()
     if not span.is_recording():
         return
-    if operation and not _has_operation_type(span):
-        # Refused before it ran (invalid, too costly...): the name is all there is.
-        span.set_attribute("graphql.operation.name", operation)
-        span.update_name(f"GraphQL Operation {operation}")
-    elif not _has_operation_type(span):
+    if not _has_operation_type(span):
+        # Refused before it ran (invalid, too costly...): the semantic conventions' name.
         span.update_name("GraphQL Operation")
+        if operation:
+            span.set_attribute("graphql.operation.name", operation)
     span.set_attribute("graphql.outcome", outcome)
     if request_id:
         span.set_attribute("app.request_id", request_id)
