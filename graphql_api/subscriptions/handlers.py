@@ -41,7 +41,7 @@ from graphql_api.subscriptions.connection import (
     LiveConnection,
     attach_connection,
 )
-from graphql_api.subscriptions.sharing import data_frame
+from graphql_api.subscriptions.sharing import CURRENT_OPERATION, data_frame
 
 
 def _settings(view: Any) -> Settings:
@@ -144,6 +144,7 @@ class TransportWSHandler(_LiveMixin, BaseGraphQLTransportWSHandler[Context, None
                 await self.send_message({"type": "ping"})
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
+        CURRENT_OPERATION.set(operation)  # this task is the operation's (sharing.Express)
         try:
             await super().run_operation(operation)
         finally:

@@ -29,7 +29,7 @@ from graphql_api.runs import service as runs
 from graphql_api.runs.types import Run, RunEvent, RunProgress
 from graphql_api.store.codec import Item
 from graphql_api.subscriptions.fanout import Delivery, Sequencer
-from graphql_api.subscriptions.sharing import SharedResults
+from graphql_api.subscriptions.sharing import Express, SharedResults
 from graphql_api.subscriptions.stream import StreamClosed, open_stream
 from graphql_api.subscriptions.types import RunUpdate
 
@@ -219,6 +219,7 @@ async def run_updates(
 
     if after_version is not None and after_version < 0:
         raise bad_input("afterVersion must be 0 or more", argument="afterVersion")
+    express = Express.current()
     async with open_stream(
         ctx, [channel], org_id=org_id, sequencers={channel: sequencer}
     ) as stream:
@@ -251,7 +252,9 @@ async def run_updates(
                 # Popped as sent: an idle subscription keeps nothing of a long replay.
                 step = replay.pop()
                 if step.version > last:
-                    yield _update(run_gid, step)
+                    update = _update(run_gid, step)
+                    if express is None or not await express.send(update):
+                        yield update
                     last, progress = step.version, step.progress
         del run
         while True:
@@ -272,6 +275,8 @@ async def run_updates(
             while steps:
                 step = steps.pop()
                 if step.version == last + 1:
-                    yield _update(run_gid, step)
+                    update = _update(run_gid, step)
+                    if express is None or not await express.send(update):
+                        yield update
                     last, progress = step.version, step.progress
             del step, delivery

@@ -7,6 +7,13 @@ The executor then keys the event's result by (operation document, variables): th
 subscriber executes, the others get the same `ExecutionResult` (concurrent ones await the
 same task). The WebSocket adapter then encodes that result's payload once and splices each
 operation id into the same bytes.
+
+The express lane (`Express`) goes one step further on graphql-transport-ws: the
+subscription's own task executes an event (through the same cache) and sends its `next`
+message itself, instead of yielding it through graphql-core's response stream and
+Strawberry's result stream, whose per-event layers were a third of a delivery's CPU (see
+tests/perf/README.md). Anything that is not plain data (errors) is yielded as before and takes
+the usual path, with the same result.
 """
 
 from __future__ import annotations
@@ -15,9 +22,22 @@ import asyncio
 import json
 from collections import OrderedDict
 from collections.abc import Awaitable
+from contextvars import ContextVar
+from inspect import isawaitable
 from typing import Any
 
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import Executor, OperationType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
+from strawberry.types import ExecutionResult
+
+# Set in an operation's task: its graphql-transport-ws operation (by the handler) and, for a
+# subscription, the executor graphql-core built for it (by `SharingExecutionContext.build`).
+CURRENT_OPERATION: ContextVar[Operation[Any, Any] | None] = ContextVar("ws_operation", default=None)
+_CURRENT_EXECUTOR: ContextVar[Executor[Any] | None] = ContextVar(
+    "subscription_executor", default=None
+)
 
 
 class SharedResults:
@@ -43,6 +63,15 @@ class _Reused:
 
 class SharingExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor, reusing results of shared subscription events."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        executor = super().build(*args, **kwargs)
+        if isinstance(executor, Executor) and (
+            executor.operation.operation is OperationType.SUBSCRIPTION
+        ):
+            _CURRENT_EXECUTOR.set(executor)
+        return executor
 
     def build_per_event_executor(self, payload: Any) -> Any:
         # A known result needs no copy of the executor (the copy is most of the remaining
@@ -79,6 +108,36 @@ class SharingExecutionContext(StrawberryGraphQLCoreExecutionContext):
             key = (id(self.operation), _frozen(self.variable_values.coerced))
             self.__dict__["_shared_key"] = key
         return key
+
+
+class Express:
+    """Sends a subscription's events from its own task (see the module's docstring)."""
+
+    __slots__ = ("_executor", "_operation")
+
+    def __init__(self, operation: Operation[Any, Any], executor: Executor[Any]) -> None:
+        self._operation = operation
+        self._executor = executor
+
+    @classmethod
+    def current(cls) -> Express | None:
+        """The lane of the subscription running in this task, if it has one."""
+        operation, executor = CURRENT_OPERATION.get(), _CURRENT_EXECUTOR.get()
+        if operation is None or executor is None:
+            return None
+        return cls(operation, executor)
+
+    async def send(self, payload: Any) -> bool:
+        """Executes `payload` and sends it: False when the result is not plain data (the
+        caller then yields the payload instead)."""
+        result = self._executor.build_per_event_executor(payload).execute_operation(False)
+        if isawaitable(result):
+            result = await result
+        if not isinstance(result, GraphQLExecutionResult) or result.errors:
+            return False
+        # Strawberry's own result type: send_next reads only data, errors and extensions.
+        await self._operation.send_next(ExecutionResult(result.data, None, result.extensions))
+        return True
 
 
 def _frozen(variables: dict[str, Any] | None) -> str:
