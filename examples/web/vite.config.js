@@ -58,7 +58,8 @@ export default defineConfig({
       "/graphql": { target: process.env.API_URL || "http://127.0.0.1:8000", ws: true },
     },
   },
-  // One page, one chunk on purpose; @apollo/persisted-query-lists (CommonJS) brings all of
-  // graphql-js along, which takes the chunk past Vite's 500 kB default warning.
+  // A one-page app in one chunk (oidc-client-ts apart: loaded only when a provider is
+  // configured); @apollo/persisted-query-lists (CommonJS) brings all of graphql-js along, which
+  // takes it past Vite's 500 kB default warning.
   build: { sourcemap: false, chunkSizeWarningLimit: 700 },
 });

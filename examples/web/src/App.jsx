@@ -1,12 +1,11 @@
 import { ApolloProvider, useMutation, useQuery } from "@apollo/client/react";
-import { useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 
 import { createApollo, errorInfo } from "./apollo.js";
+import { completeSignIn, isCallback, loadOidc, pastedToken, startSignIn } from "./auth.js";
 import { Notifications } from "./Notifications.jsx";
 import { HOME, START_RUN } from "./operations.js";
 import { RunPage } from "./RunPage.jsx";
-
-const TOKEN_KEY = "checklists.token";
 
 // #/ is the home page, #/runs/<id> a run: links can be shared and the back button works.
 function useRoute() {
@@ -20,21 +19,120 @@ function useRoute() {
   return match ? { runId: decodeURIComponent(match[1]) } : {};
 }
 
+// Start-up, once per page load (StrictMode runs effects twice in development, and a sign-in
+// code can be redeemed only once): the provider's configuration, then a sign-in to finish
+// (back from the provider), one kept in this tab, or a pasted token.
+let started = null;
+function startUp() {
+  started ??= (async () => {
+    const oidc = await loadOidc();
+    if (oidc && isCallback()) {
+      try {
+        const user = await completeSignIn(oidc.manager);
+        return { oidc, token: user.access_token, via: "oidc" };
+      } catch (error) {
+        return { oidc, message: `Sign-in did not complete: ${error.message}` };
+      }
+    }
+    const user = oidc ? await oidc.manager.getUser() : null;
+    if (user && !user.expired) return { oidc, token: user.access_token, via: "oidc" };
+    if (pastedToken.get()) return { oidc, token: pastedToken.get(), via: "token" };
+    return { oidc };
+  })();
+  return started;
+}
+
+// Who is signed in: null (nobody), or {id, via: "oidc" | "token"}. The current access token is
+// in tokenRef (an OIDC renewal replaces it without a new Apollo Client).
+function useSession() {
+  const [oidc, setOidc] = useState(undefined); // undefined while the configuration loads
+  const [session, setSession] = useState(null);
+  const [message, setMessage] = useState("");
+  const tokenRef = useRef("");
+  const sessions = useRef(0);
+
+  const begin = useCallback((token, via) => {
+    tokenRef.current = token;
+    sessions.current += 1;
+    setSession({ id: sessions.current, via });
+  }, []);
+
+  const end = useCallback(
+    (why = "") => {
+      pastedToken.clear();
+      oidc?.manager.removeUser().catch(() => {});
+      tokenRef.current = "";
+      setSession(null);
+      setMessage(why);
+      window.location.hash = "";
+    },
+    [oidc],
+  );
+
+  useEffect(() => {
+    let cancelled = false;
+    startUp().then((found) => {
+      if (cancelled) return;
+      setOidc(found.oidc);
+      if (found.token) begin(found.token, found.via);
+      if (found.message) setMessage(found.message);
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, [begin]);
+
+  // A renewed token is used from the next request (and the socket's next connection); one
+  // that runs out unrenewed ends the session.
+  useEffect(() => {
+    if (!oidc) return undefined;
+    const { events } = oidc.manager;
+    const loaded = (user) => {
+      tokenRef.current = user.access_token;
+    };
+    const expired = () => end("Your session expired. Sign in again.");
+    events.addUserLoaded(loaded);
+    events.addAccessTokenExpired(expired);
+    return () => {
+      events.removeUserLoaded(loaded);
+      events.removeAccessTokenExpired(expired);
+    };
+  }, [oidc, end]);
+
+  const signInWithToken = (token) => {
+    pastedToken.set(token);
+    setMessage("");
+    begin(token, "token");
+  };
+  const signInWithOidc = () => startSignIn(oidc.manager).catch((error) => setMessage(error.message));
+  return { oidc, session, message, tokenRef, signInWithToken, signInWithOidc, signOut: () => end() };
+}
+
 export function App() {
-  const [token, setToken] = useState(() => sessionStorage.getItem(TOKEN_KEY) || "");
-  const apollo = useMemo(() => (token ? createApollo(token) : null), [token]);
+  const { oidc, session, message, tokenRef, signInWithToken, signInWithOidc, signOut } = useSession();
+  const apollo = useMemo(
+    () => (session ? createApollo(() => tokenRef.current) : null),
+    [session, tokenRef],
+  );
   useEffect(() => () => apollo?.dispose(), [apollo]);
 
-  const signIn = (value) => {
-    sessionStorage.setItem(TOKEN_KEY, value);
-    setToken(value);
-  };
-  const signOut = () => {
-    sessionStorage.removeItem(TOKEN_KEY);
-    setToken("");
-    window.location.hash = "";
-  };
-  if (!apollo) return <SignIn onSignIn={signIn} />;
+  if (oidc === undefined) {
+    return (
+      <p role="status" className="signin">
+        Signing in…
+      </p>
+    );
+  }
+  if (!apollo) {
+    return (
+      <SignIn
+        oidc={oidc}
+        message={message}
+        onToken={signInWithToken}
+        onOidc={signInWithOidc}
+      />
+    );
+  }
   return (
     <ApolloProvider client={apollo.client}>
       <Shell apollo={apollo} onSignOut={signOut} />
@@ -42,32 +140,52 @@ export function App() {
   );
 }
 
-function SignIn({ onSignIn }) {
+function SignIn({ oidc, message, onToken, onOidc }) {
   const [value, setValue] = useState("");
+  const paste = (
+    <form
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (value.trim()) onToken(value.trim());
+      }}
+    >
+      <label htmlFor="token">Access token</label>
+      <p className="hint" id="token-hint">
+        Development: paste one of the demo tokens that <code>python -m graphql_api serve</code>{" "}
+        prints.
+      </p>
+      <textarea
+        id="token"
+        aria-describedby="token-hint"
+        rows={4}
+        value={value}
+        onChange={(event) => setValue(event.target.value)}
+        required
+      />
+      <button type="submit">Sign in</button>
+    </form>
+  );
   return (
     <main className="signin">
       <h1>Checklists</h1>
-      <form
-        onSubmit={(event) => {
-          event.preventDefault();
-          if (value.trim()) onSignIn(value.trim());
-        }}
-      >
-        <label htmlFor="token">Access token</label>
-        <p className="hint" id="token-hint">
-          Development: paste one of the demo tokens that <code>python -m graphql_api serve</code>{" "}
-          prints.
+      {message && (
+        <p role="alert" className="notice error" data-testid="signin-message">
+          {message}
         </p>
-        <textarea
-          id="token"
-          aria-describedby="token-hint"
-          rows={4}
-          value={value}
-          onChange={(event) => setValue(event.target.value)}
-          required
-        />
-        <button type="submit">Sign in</button>
-      </form>
+      )}
+      {oidc ? (
+        <>
+          <button type="button" className="provider" onClick={onOidc}>
+            Sign in with {oidc.providerName}
+          </button>
+          <details>
+            <summary>Developer sign-in with a token</summary>
+            {paste}
+          </details>
+        </>
+      ) : (
+        paste
+      )}
     </main>
   );
 }
@@ -99,7 +217,7 @@ function Shell({ apollo, onSignOut }) {
         {error && !me && (
           <p role="alert" className="notice error">
             {errorInfo(error).code === "UNAUTHENTICATED"
-              ? "That token was refused. Sign out and paste another one."
+              ? "The API refused this sign-in. Sign out and sign in again."
               : errorInfo(error).message}
           </p>
         )}

@@ -1,5 +1,7 @@
-// One Apollo Client per signed-in token: queries and mutations over HTTP as persisted queries,
-// subscriptions and presence updates over one graphql-ws socket.
+// One Apollo Client per sign-in: queries and mutations over HTTP as persisted queries,
+// subscriptions and presence updates over one graphql-ws socket. `getToken` gives the current
+// access token (an OIDC sign-in renews it): each HTTP request sends it as a Bearer header, and
+// each (re)connection of the socket in connection_init.
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from "@apollo/client";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
@@ -31,10 +33,11 @@ function persistedQueries() {
 // updatePresence must travel on the same socket as the presence subscription.
 const OVER_WEBSOCKET = new Set(["UpdatePresence"]);
 
-export function createApollo(token) {
+export function createApollo(getToken) {
+  const bearer = () => `Bearer ${getToken()}`;
   const wsClient = createClient({
     url: endpoint.href.replace(/^http/, "ws"),
-    connectionParams: { authorization: `Bearer ${token}` },
+    connectionParams: () => ({ authorization: bearer() }),
     lazy: false,
     // Reconnect forever, quickly: a run page must come back as soon as the network does.
     retryAttempts: Infinity,
@@ -47,7 +50,11 @@ export function createApollo(token) {
   const offline = () => wsClient.terminate();
   window.addEventListener("offline", offline);
 
-  const http = new HttpLink({ uri: endpoint.href, headers: { authorization: `Bearer ${token}` } });
+  const auth = new ApolloLink((operation, forward) => {
+    operation.setContext(({ headers }) => ({ headers: { ...headers, authorization: bearer() } }));
+    return forward(operation);
+  });
+  const http = auth.concat(new HttpLink({ uri: endpoint.href }));
   const persisted = persistedQueries();
   const httpPersisted = persisted ? persisted.concat(http) : http;
   const link = ApolloLink.split(
