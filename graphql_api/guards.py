@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
 
 from graphql_api.context import Context
@@ -56,13 +56,16 @@ class RateLimitExceeded(Exception):
         super().__init__(f"rate limited for {retry_after} s")
         self.retry_after = retry_after
 
-    def response(self) -> JSONResponse:
-        error = {
+    def response_error(self) -> dict[str, object]:
+        """The GraphQL error (also sent over WebSockets, in the operation's `error`)."""
+        return {
             "message": f"Too many requests: retry in {self.retry_after} s",
             "extensions": {"code": ErrorCode.RATE_LIMITED.value, "retryAfter": self.retry_after},
         }
+
+    def response(self) -> JSONResponse:
         return JSONResponse(
-            {"errors": [error]},
+            {"errors": [self.response_error()]},
             status_code=429,
             headers={"retry-after": str(self.retry_after)},
         )
@@ -77,7 +80,7 @@ class RateLimits:
         self.per_anonymous_ip = per_anonymous_ip
         self._plans: dict[str, tuple[float, int]] = {}
 
-    async def check(self, ctx: Context, request: Request) -> None:
+    async def check(self, ctx: Context, request: HTTPConnection) -> None:
         principal = ctx.principal
         if principal is None:
             kind, key = "anonymous", f"ip:{request.client.host if request.client else '-'}"

@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     ws_keepalive_seconds: float = Field(default=15.0, gt=0)
     ws_max_message_bytes: int = Field(default=65_536, ge=1_024)
     max_subscriptions_per_connection: int = Field(default=50, ge=1)
+    # Open WebSockets per user across replicas (close 4429 beyond it), and how long one with
+    # nothing running on it and nothing received stays open (close 1000 "Idle timeout").
+    ws_max_connections_per_user: int = Field(default=20, ge=1)
+    ws_idle_timeout_seconds: float = Field(default=300.0, gt=0)
     # Events a subscription may fall behind before it is dropped as a slow consumer.
     subscription_queue_size: int = Field(default=256, ge=1)
     # A replica refreshes its presence entries every heartbeat; others drop them after the

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -41,6 +42,11 @@ class LiveConnection:
         self._revoked = 0
         self._closing: asyncio.Task[None] | None = None
         self._cleanups: dict[object, Cleanup] = {}
+        # When the client last sent a message (monotonic; the idle timeout reads it).
+        self.last_received = time.monotonic()
+
+    def touch(self) -> None:
+        self.last_received = time.monotonic()
 
     @property
     def closing(self) -> bool:
@@ -60,6 +66,7 @@ class LiveConnection:
 
     def operation_finished(self) -> None:
         """Called by the handler once an operation's last frame was sent."""
+        self.touch()  # the idle timeout runs from the end of the last operation
         if self._revoked and self._subscriptions == 0:
             self.close_soon(CLOSE_FORBIDDEN, "Access revoked")
 

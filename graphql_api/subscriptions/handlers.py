@@ -1,9 +1,12 @@
 """Strawberry's two WebSocket protocol handlers, with what production needs on top.
 
 Both: a `LiveConnection` per socket (slow-consumer and revocation closes, presence cleanup),
-an open-sockets gauge, a bound on message size. graphql-transport-ws: server pings as
-keep-alive. Legacy graphql-ws (which has no init timeout of its own): close 4408 when
-connection_init is late, and 4403 (after `connection_error`) when it is refused.
+an open-sockets gauge, a bound on message size, admission under the connections-per-user
+limit and the idle timeout (supervisor.py), and the rate limit on each operation started
+(RATE_LIMITED in the operation's `error` message). graphql-transport-ws: server pings as
+keep-alive (sent by the supervisor). Legacy graphql-ws (which has no init timeout of its
+own): close 4408 when connection_init is late, and 4403 (after `connection_error`) when it is
+refused.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMe
 from strawberry.types.unset import UnsetType
 
 from graphql_api.context import Context
+from graphql_api.guards import RateLimitExceeded, RateLimits
 from graphql_api.metrics import OPEN_WEBSOCKETS
 from graphql_api.settings import Settings
 from graphql_api.subscriptions.connection import (
@@ -42,6 +46,9 @@ from graphql_api.subscriptions.connection import (
     attach_connection,
 )
 from graphql_api.subscriptions.sharing import CURRENT_OPERATION, data_frame
+from graphql_api.subscriptions.supervisor import CLOSE_TOO_MANY_CONNECTIONS, ConnectionSupervisor
+
+_KEEPALIVE_TYPES = frozenset({"ping", "pong"})
 
 
 def _settings(view: Any) -> Settings:
@@ -89,8 +96,10 @@ class _LiveMixin:
     """Creates the connection state and runs its cleanups when the socket ends."""
 
     websocket: Any
+    view: Any
     context: Context
     live: LiveConnection
+    _admitted = False
 
     def _open_live(self) -> None:
         self.live = LiveConnection(self._close_connection)
@@ -100,7 +109,43 @@ class _LiveMixin:
 
     async def _close_live(self) -> None:
         OPEN_WEBSOCKETS.dec()
+        if self._admitted:
+            await self._supervisor().leave(self)
         await self.live.finished()
+
+    def _supervisor(self) -> ConnectionSupervisor:
+        supervisor: ConnectionSupervisor = self.view.resources.extras["connections"]
+        return supervisor
+
+    async def _admit(self) -> bool:
+        """After authentication: a place under the user's connection limit."""
+        principal = self.context.require_principal()
+        self._admitted = await self._supervisor().admit(self, principal.rate_key)
+        return self._admitted
+
+    async def _rate_refusal(self) -> dict[str, object] | None:
+        """The error of an operation refused by the caller's rate limit (None: go ahead)."""
+        limits: RateLimits | None = getattr(self.view, "rate_limits", None)
+        if limits is None:
+            return None
+        try:
+            await limits.check(self.context, self.context.request)
+        except RateLimitExceeded as exc:
+            return exc.response_error()
+        return None
+
+    async def handle_message(self, message: Any) -> None:
+        # Keep-alive traffic is not activity: a client that only answers pings is idle.
+        if not isinstance(message, dict) or message.get("type") not in _KEEPALIVE_TYPES:
+            self.live.touch()
+        await super().handle_message(message)  # type: ignore[misc]
+
+    @property
+    def busy(self) -> bool:
+        raise NotImplementedError
+
+    async def keepalive(self) -> None:
+        """The protocol's server-sent keep-alive (none by default)."""
 
     async def _cancel_operations(self) -> None:
         raise NotImplementedError
@@ -114,8 +159,6 @@ class _LiveMixin:
 class TransportWSHandler(_LiveMixin, BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws (graphql-ws library, Apollo's GraphQLWsLink)."""
 
-    _keepalive: asyncio.Task[None] | None = None
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.schema = cast(BaseSchema, _PerOperation(self.schema))
@@ -125,23 +168,53 @@ class TransportWSHandler(_LiveMixin, BaseGraphQLTransportWSHandler[Context, None
         try:
             await super().handle()
         finally:
-            if self._keepalive is not None:
-                self._keepalive.cancel()
-                with contextlib.suppress(BaseException):
-                    await self._keepalive
             await self._close_live()
 
-    async def handle_connection_init(self, message: Any) -> None:
-        await super().handle_connection_init(message)
-        if self.connection_acknowledged and self._keepalive is None:
-            self._keepalive = asyncio.create_task(self._ping_forever())
+    @property
+    def busy(self) -> bool:
+        return bool(self.operations)
 
-    async def _ping_forever(self) -> None:
-        interval = _settings(self.view).ws_keepalive_seconds
-        with contextlib.suppress(Exception):
-            while True:
-                await asyncio.sleep(interval)
-                await self.send_message({"type": "ping"})
+    async def keepalive(self) -> None:
+        if self.connection_acknowledged:
+            await self.send_message({"type": "ping"})
+
+    async def handle_connection_init(self, message: Any) -> None:
+        # Strawberry's, except for the connection limit between authentication and the ack.
+        if self.connection_timed_out:
+            return
+        if self.connection_init_timeout_task:
+            self.connection_init_timeout_task.cancel()
+        payload = message.get("payload", {})
+        if not isinstance(payload, dict):
+            await self.websocket.close(code=4400, reason="Invalid connection init payload")
+            return
+        if self.connection_init_received:
+            await self.websocket.close(code=4429, reason="Too many initialisation requests")
+            return
+        self.connection_init_received = True
+        self.context.connection_params = payload
+        try:
+            await self.view.on_ws_connect(self.context)
+        except ConnectionRejectionError:
+            await self.websocket.close(code=CLOSE_FORBIDDEN, reason="Forbidden")
+            return
+        if not await self._admit():
+            await self.websocket.close(
+                code=CLOSE_TOO_MANY_CONNECTIONS, reason="Too many connections"
+            )
+            return
+        await self.send_message({"type": "connection_ack"})
+        self.connection_acknowledged = True
+
+    async def handle_subscribe(self, message: Any) -> None:
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            error = await self._rate_refusal()
+            if error is not None:
+                await self.send_message(
+                    cast(Any, {"id": message["id"], "type": "error", "payload": [error]})
+                )
+                return
+        await super().handle_subscribe(message)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         CURRENT_OPERATION.set(operation)  # this task is the operation's (sharing.Express)
@@ -255,6 +328,13 @@ class LegacyWSHandler(_LiveMixin, BaseGraphQLWSHandler[Context, None]):
             await self.send_message({"type": "connection_error", "payload": exc.payload})
             await self.websocket.close(code=CLOSE_FORBIDDEN, reason="Forbidden")
             return
+        if not await self._admit():
+            error = {"message": "Too many connections", "extensions": {"code": "RATE_LIMITED"}}
+            await self.send_message(cast(Any, {"type": "connection_error", "payload": error}))
+            await self.websocket.close(
+                code=CLOSE_TOO_MANY_CONNECTIONS, reason="Too many connections"
+            )
+            return
         if isinstance(ack_payload, UnsetType) or ack_payload is None:
             await self.send_message({"type": "connection_ack"})
         else:
@@ -262,6 +342,20 @@ class LegacyWSHandler(_LiveMixin, BaseGraphQLWSHandler[Context, None]):
         self.connection_acknowledged = True
         if self.keep_alive:
             self.keep_alive_task = asyncio.create_task(self.handle_keep_alive())
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.tasks)
+
+    async def handle_start(self, message: Any) -> None:
+        if self.connection_acknowledged:
+            error = await self._rate_refusal()
+            if error is not None:
+                await self.send_message(
+                    cast(Any, {"id": message["id"], "type": "error", "payload": error})
+                )
+                return
+        await super().handle_start(message)
 
     async def handle_async_results(
         self,

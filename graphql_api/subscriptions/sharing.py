@@ -12,7 +12,7 @@ The express lane (`Express`) goes one step further on graphql-transport-ws: the
 subscription's own task executes an event (through the same cache) and sends its `next`
 message itself, instead of yielding it through graphql-core's response stream and
 Strawberry's result stream, whose per-event layers were a third of a delivery's CPU (see
-tests/perf/README.md). Anything that is not plain data (errors) is yielded as before and takes
+README.md "Performance"). Anything that is not plain data (errors) is yielded as before and takes
 the usual path, with the same result.
 """
 

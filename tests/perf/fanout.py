@@ -154,7 +154,8 @@ async def coordinator(args: argparse.Namespace) -> None:
     moto = SerialMotoServer().start()
     redis = RedisServer()
     redis.start()
-    cluster = AppCluster(moto, redis.url, 2)
+    # Every subscriber is the same user: lift the per-user connection limit.
+    cluster = AppCluster(moto, redis.url, 2, ws_max_connections_per_user=1_000_000)
     clients: list[asyncio.subprocess.Process] = []
     try:
         await cluster.start()
