@@ -23,6 +23,20 @@ WEB_MANIFEST = "persisted-query-manifest.json"
 
 # Start-up time is reported from here: importing the app is part of what a user waits for.
 _PROCESS_STARTED = time.perf_counter()
+# Young-generation threshold of the cyclic GC while serving (CPython's default is 700). With
+# thousands of live subscriptions, collections every 700 allocations added tens of
+# milliseconds to the fan-out's p99 (README "Performance").
+GC_GEN0_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    """Once serving: move everything allocated so far (modules, schema, caches) out of the
+    collector's sight, and collect the young generation less often."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_GEN0_THRESHOLD, 20, 100)
 
 
 def _settings() -> Settings:
@@ -88,6 +102,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
             await super().startup(sockets)
             if self.started:
                 self._loop = asyncio.get_running_loop()
+                tune_gc()
                 listening = self.servers[0].sockets if self.servers else ()
                 announce(listening[0].getsockname()[1] if listening else args.port)
 

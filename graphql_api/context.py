@@ -102,6 +102,11 @@ class Context:
     async def load_many(self, key_list: list[keys.Key]) -> list[Item | None]:
         return list(await self.loader.load_many([as_item_key(k) for k in key_list]))
 
+    def forget_all(self) -> None:
+        """Drop every cached item (creates no loader when none was used)."""
+        if self._loader is not None:
+            self._loader.clear_all()
+
     def forget(self, key: keys.Key) -> None:
         """Drop a cached item after this request changed it."""
         with contextlib.suppress(KeyError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncGenerator, Mapping
 from json import JSONDecodeError
 from typing import Any, cast
@@ -56,6 +57,16 @@ def _settings(view: Any) -> Settings:
     return settings
 
 
+def _shared_query(message: object) -> object:
+    """Interns an operation's query text: the thousands of subscriptions that send the same
+    document then hold one copy of it, not one each (the text lives as long as they do)."""
+    if isinstance(message, dict):
+        payload = message.get("payload")
+        if isinstance(payload, dict) and type(payload.get("query")) is str:
+            payload["query"] = sys.intern(payload["query"])
+    return message
+
+
 class LimitedWebSocketAdapter(ASGIWebSocketAdapter):
     """Refuses messages above WS_MAX_MESSAGE_BYTES (uvicorn's ws_max_size also does, at the
     frame level; this keeps the bound under any ASGI server)."""
@@ -71,7 +82,7 @@ class LimitedWebSocketAdapter(ASGIWebSocketAdapter):
                     if len(text) > limit or len(text.encode()) > limit:
                         await self.close(CLOSE_TOO_BIG, "Message too big")
                         return
-                    yield self.view.decode_json(text)
+                    yield _shared_query(self.view.decode_json(text))
                 except JSONDecodeError as exc:
                     if not ignore_parsing_errors:
                         raise NonJsonMessageReceived from exc

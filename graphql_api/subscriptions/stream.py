@@ -71,6 +71,9 @@ class LiveStream:
     async def next(self) -> Delivery:
         """The next delivery of a subscribed channel; membership changes are handled here."""
         while True:
+            # Each event sees current data, not what setup or the last event loaded; and an
+            # idle subscription keeps none of it.
+            self.ctx.forget_all()
             try:
                 delivery = await self.inbox.get()
             except InboxOverflow as exc:
@@ -80,7 +83,6 @@ class LiveStream:
             if delivery.channel == self.member_channel:
                 await self._recheck()
                 continue
-            self._fresh_caches()
             return delivery
 
     async def _recheck(self) -> None:
@@ -92,11 +94,6 @@ class LiveStream:
         if role is None or not role.at_least(self.min_role):
             self.revoked = True
             raise forbidden("Your access to this organization was revoked or reduced")
-
-    def _fresh_caches(self) -> None:
-        # The connection's context lives as long as the socket: each event must see
-        # current data, not what the first event loaded.
-        self.ctx.loader.clear_all()
 
 
 @asynccontextmanager

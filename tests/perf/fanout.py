@@ -29,8 +29,14 @@ import statistics
 import sys
 import threading
 import time
+from functools import partial
+from typing import Any, cast
 
-from websockets.asyncio.client import connect
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Response
+from websockets.typing import Subprotocol
+from websockets.uri import parse_uri
 
 RUN_UPDATED = """
 subscription($run: ID!) {
@@ -39,55 +45,93 @@ subscription($run: ID!) {
 
 
 # client process --------------------------------------------------------------------------
+class _Subscriber(asyncio.Protocol):
+    """One subscriber on a sans-I/O WebSocket (websockets' ClientProtocol): each message is
+    stamped the moment its bytes arrive, with no per-message task hop in the client (a
+    client slower than the server would otherwise be what the latency measures)."""
+
+    def __init__(self, url: str, token: str, run_id: str, mine: list[tuple[int, float]]) -> None:
+        self.ws = ClientProtocol(parse_uri(url), subprotocols=[Subprotocol("graphql-transport-ws")])
+        self.token, self.run_id, self.mine = token, run_id, mine
+        self.subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.ws.send_request(self.ws.connect())
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        self.ws.receive_data(data)
+        for event in self.ws.events_received():
+            if isinstance(event, Response):
+                self._handshake(event)
+            elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+                self._message(json.loads(event.data), now)
+        self._flush()
+
+    def _handshake(self, response: Response) -> None:
+        if response.status_code != 101:
+            self._fail(f"handshake refused: {response.status_code}")
+            return
+        auth = {"authorization": f"Bearer {self.token}"}
+        self._send({"type": "connection_init", "payload": auth})
+        subscribe = {"query": RUN_UPDATED, "variables": {"run": self.run_id}}
+        self._send({"id": "1", "type": "subscribe", "payload": subscribe})
+
+    def _message(self, message: dict[str, Any], now: float) -> None:
+        kind = message.get("type")
+        if kind == "next":
+            self.mine.append((message["payload"]["data"]["runUpdated"]["version"], now))
+            if not self.subscribed.done():  # the snapshot
+                self.subscribed.set_result(None)
+        elif kind == "ping":
+            self._send({"type": "pong"})
+        elif kind not in ("connection_ack", "pong"):
+            self._fail(f"unexpected {message}")
+
+    def _send(self, message: dict[str, Any]) -> None:
+        self.ws.send_text(json.dumps(message).encode())
+
+    def _flush(self) -> None:
+        assert self.transport is not None
+        for chunk in self.ws.data_to_send():
+            if chunk:
+                self.transport.write(chunk)
+
+    def _fail(self, reason: str) -> None:
+        if not self.subscribed.done():
+            self.subscribed.set_exception(RuntimeError(reason))
+        else:
+            print(json.dumps({"unexpected": reason}), file=sys.stderr)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(f"connection lost: {exc!r}")
+
+
 async def client_main(url: str, count: int, token: str, run_id: str) -> None:
     """Opens `count` subscribers; prints READY, then on EOF of stdin prints the results."""
     arrivals: list[list[tuple[int, float]]] = [[] for _ in range(count)]
-    ready = 0
-    all_ready = asyncio.Event()
+    uri = parse_uri(url)
+    loop = asyncio.get_running_loop()
+    transports: list[asyncio.BaseTransport] = []
 
     async def subscriber(index: int) -> None:
+        mine = arrivals[index]
         for attempt in range(5):
+            mine.clear()
             try:
-                await subscribe(index)
+                transport, protocol = await loop.create_connection(
+                    partial(_Subscriber, url, token, run_id, mine), uri.host, uri.port
+                )
+                transports.append(transport)
+                await asyncio.wait_for(protocol.subscribed, 60)
                 return
             except Exception as exc:
                 print(f"subscriber {index}: {exc!r}; retrying", file=sys.stderr)
                 await asyncio.sleep(0.5 * (attempt + 1))
-        print(f"subscriber {index}: gave up", file=sys.stderr)
-
-    async def subscribe(index: int) -> None:
-        nonlocal ready
-        async with connect(
-            url,
-            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-            compression=None,
-            max_queue=None,
-            open_timeout=60,
-            ping_interval=None,
-        ) as ws:
-            await ws.send(
-                json.dumps(
-                    {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
-                )
-            )
-            subscribe = {"query": RUN_UPDATED, "variables": {"run": run_id}}
-            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
-            mine = arrivals[index]
-            async for raw in ws:
-                now = time.monotonic()
-                message = json.loads(raw)
-                kind = message.get("type")
-                if kind == "ping":
-                    await ws.send('{"type":"pong"}')
-                elif kind == "next":
-                    version = message["payload"]["data"]["runUpdated"]["version"]
-                    if not mine:  # the snapshot: subscribed
-                        ready += 1
-                        if ready == count:
-                            all_ready.set()
-                    mine.append((version, now))
-                elif kind not in ("connection_ack", "pong"):
-                    print(json.dumps({"unexpected": message}), file=sys.stderr)
+        raise RuntimeError(f"subscriber {index}: gave up")
 
     tasks = []
     for i in range(count):
@@ -96,11 +140,11 @@ async def client_main(url: str, count: int, token: str, run_id: str) -> None:
             # A steady ramp (about 200 a second per client) rather than a stampede: each
             # subscribe reads DynamoDB (moto here) a few times.
             await asyncio.sleep(0.1)
-    await asyncio.wait_for(all_ready.wait(), 300)
+    await asyncio.wait_for(asyncio.gather(*tasks), 300)
     print("READY", flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
-    for task in tasks:
-        task.cancel()
+    await loop.run_in_executor(None, sys.stdin.read)
+    for transport in transports:
+        transport.close()
     print(json.dumps(arrivals), flush=True)
 
 
@@ -299,7 +343,9 @@ def report(
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--client":
         url, count, token, run_id = sys.argv[2:6]
-        asyncio.run(client_main(url, int(count), token, run_id))
+        import uvloop  # the client must not be the bottleneck: uvloop, as uvicorn uses
+
+        uvloop.run(client_main(url, int(count), token, run_id))
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=1000)
