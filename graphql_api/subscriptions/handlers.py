@@ -96,7 +96,11 @@ class LimitedWebSocketAdapter(ASGIWebSocketAdapter):
         frame = data_frame(dict(message))
         if frame is None:
             await super().send_json(message)
-            return
+        else:
+            await self.send_frame(frame)
+
+    async def send_frame(self, frame: str) -> None:
+        """A message already encoded (sharing.Express sends through here)."""
         try:
             await self.ws.send_text(frame)
         except WebSocketDisconnect as exc:

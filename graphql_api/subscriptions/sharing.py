@@ -30,7 +30,6 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import Executor, OperationType
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Operation
-from strawberry.types import ExecutionResult
 
 # Set in an operation's task: its graphql-transport-ws operation (by the handler) and, for a
 # subscription, the executor graphql-core built for it (by `SharingExecutionContext.build`).
@@ -113,11 +112,13 @@ class SharingExecutionContext(StrawberryGraphQLCoreExecutionContext):
 class Express:
     """Sends a subscription's events from its own task (see the module's docstring)."""
 
-    __slots__ = ("_executor", "_operation")
+    __slots__ = ("_executor", "_operation", "_prefix")
 
     def __init__(self, operation: Operation[Any, Any], executor: Executor[Any]) -> None:
         self._operation = operation
         self._executor = executor
+        # Every `next` frame of the operation starts alike; the shared payload follows.
+        self._prefix = f'{{"id":{json.dumps(operation.id)},"type":"next","payload":'
 
     @classmethod
     def current(cls) -> Express | None:
@@ -133,10 +134,14 @@ class Express:
         result = self._executor.build_per_event_executor(payload).execute_operation(False)
         if isawaitable(result):
             result = await result
-        if not isinstance(result, GraphQLExecutionResult) or result.errors:
+        if not isinstance(result, GraphQLExecutionResult) or result.errors or result.extensions:
             return False
-        # Strawberry's own result type: send_next reads only data, errors and extensions.
-        await self._operation.send_next(ExecutionResult(result.data, None, result.extensions))
+        operation = self._operation
+        if not operation.completed:  # as Strawberry's send: nothing after complete or error
+            body = FRAMES.payload_json(result.data)
+            # handlers.LimitedWebSocketAdapter (imported there, not here: it imports us).
+            websocket: Any = operation.handler.websocket
+            await websocket.send_frame(f"{self._prefix}{body}}}")
         return True
 
 

@@ -1,6 +1,7 @@
 """Fan-out benchmark (a script that prints figures, not a test).
 
     .venv/bin/python -m tests.perf.fanout [--subscribers 1000] [--events 40] [--gap 0.25]
+                                          [--saturate] [--json]
 
 Starts moto, a redis-server and two app replicas (`python -m graphql_api serve`), opens the
 subscribers (half on each replica, one WebSocket and one runUpdated each, from two client
@@ -13,7 +14,10 @@ replica 0 and prints:
   system-wide monotonic clock;
 - messages lost (and duplicated or out of order): every subscriber must see every version;
 - memory per idle subscription: RSS growth of both replicas / subscribers, after they are
-  all subscribed and idle.
+  all subscribed and idle;
+- server CPU per delivery (user + system time of each replica over the events / deliveries).
+  With `--saturate` every subscriber is on replica 1 and the mutations go back to back
+  (`--gap 0`): its deliveries per CPU-second are what one core sustains.
 """
 
 from __future__ import annotations
@@ -30,13 +34,16 @@ import sys
 import threading
 import time
 from functools import partial
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.typing import Subprotocol
 from websockets.uri import parse_uri
+
+if TYPE_CHECKING:
+    from tests.support.servers import AppCluster
 
 RUN_UPDATED = """
 subscription($run: ID!) {
@@ -104,10 +111,11 @@ class _Subscriber(asyncio.Protocol):
         if not self.subscribed.done():
             self.subscribed.set_exception(RuntimeError(reason))
         else:
-            print(json.dumps({"unexpected": reason}), file=sys.stderr)
+            print(json.dumps({"unexpected": reason, "received": len(self.mine)}), file=sys.stderr)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._fail(f"connection lost: {exc!r}")
+        if exc is not None or not self.subscribed.done():  # not the client's own close
+            self._fail(f"connection lost: {exc!r}")
 
 
 async def client_main(url: str, count: int, token: str, run_id: str) -> None:
@@ -116,31 +124,31 @@ async def client_main(url: str, count: int, token: str, run_id: str) -> None:
     uri = parse_uri(url)
     loop = asyncio.get_running_loop()
     transports: list[asyncio.BaseTransport] = []
+    # Subscribes in flight per client: each one reads DynamoDB (moto here) a few times, and a
+    # stampede would only make them time out.
+    in_flight = asyncio.Semaphore(50)
 
     async def subscriber(index: int) -> None:
-        mine = arrivals[index]
         for attempt in range(5):
-            mine.clear()
+            mine: list[tuple[int, float]] = []  # a failed attempt's socket records nothing here
+            transport: asyncio.BaseTransport | None = None
             try:
-                transport, protocol = await loop.create_connection(
-                    partial(_Subscriber, url, token, run_id, mine), uri.host, uri.port
-                )
+                async with in_flight:
+                    transport, protocol = await loop.create_connection(
+                        partial(_Subscriber, url, token, run_id, mine), uri.host, uri.port
+                    )
+                    await asyncio.wait_for(protocol.subscribed, 60)
+                arrivals[index] = mine
                 transports.append(transport)
-                await asyncio.wait_for(protocol.subscribed, 60)
                 return
             except Exception as exc:
+                if transport is not None:
+                    transport.abort()
                 print(f"subscriber {index}: {exc!r}; retrying", file=sys.stderr)
                 await asyncio.sleep(0.5 * (attempt + 1))
         raise RuntimeError(f"subscriber {index}: gave up")
 
-    tasks = []
-    for i in range(count):
-        tasks.append(asyncio.create_task(subscriber(i)))
-        if i % 20 == 19:
-            # A steady ramp (about 200 a second per client) rather than a stampede: each
-            # subscribe reads DynamoDB (moto here) a few times.
-            await asyncio.sleep(0.1)
-    await asyncio.wait_for(asyncio.gather(*tasks), 300)
+    await asyncio.wait_for(asyncio.gather(*(subscriber(i) for i in range(count))), 600)
     print("READY", flush=True)
     await loop.run_in_executor(None, sys.stdin.read)
     for transport in transports:
@@ -213,7 +221,10 @@ async def coordinator(args: argparse.Namespace) -> None:
         rss_before = [r.rss_bytes() for r in cluster.replicas]
 
         half = args.subscribers // 2
-        for replica, count in zip(cluster.replicas, (half, args.subscribers - half), strict=True):
+        # --saturate: every subscriber on replica 1 (two client processes), replica 0 serves
+        # only the mutations, sent back to back: replica 1's CPU per delivery at saturation.
+        targets = [cluster.replicas[1]] * 2 if args.saturate else cluster.replicas
+        for replica, count in zip(targets, (half, args.subscribers - half), strict=True):
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
@@ -251,7 +262,7 @@ async def coordinator(args: argparse.Namespace) -> None:
             await workspace.set_item(run_id, "c2", done=i % 2 == 0)
             mutate_times.append(time.monotonic() - started)
             await asyncio.sleep(args.gap)
-        await asyncio.sleep(2.0)
+        await settle(cluster)  # every delivery made (the replicas have gone quiet)
         cpu = [r.cpu_seconds() - b for r, b in zip(cluster.replicas, cpu_before, strict=True)]
 
         results: list[list[list[tuple[int, float]]]] = []
@@ -268,6 +279,19 @@ async def coordinator(args: argparse.Namespace) -> None:
         await cluster.aclose()
         redis.close()
         moto.stop()
+
+
+async def settle(cluster: AppCluster, quiet: float = 0.05, timeout: float = 120.0) -> None:
+    """Waits until no replica used more than `quiet` CPU-seconds in the last half second (a
+    saturated replica may still be delivering long after the last commit)."""
+    deadline = time.monotonic() + timeout
+    before = [r.cpu_seconds() for r in cluster.replicas]
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        now = [r.cpu_seconds() for r in cluster.replicas]
+        if all(b - a <= quiet for a, b in zip(before, now, strict=True)):
+            return
+        before = now
 
 
 def report(
@@ -308,18 +332,26 @@ def report(
         f"p50 {percentile(latencies, 50):.1f}  p99 {percentile(latencies, 99):.1f}  "
         f"max {max(latencies):.1f}",
     ]
-    for i, mine in enumerate(per_replica):
+    if args.saturate:
+        delivered = len(latencies)
         lines.append(
-            f"  replica {i}: p50 {percentile(mine, 50):.1f}  p99 {percentile(mine, 99):.1f}"
-            f"  server CPU per delivery {cpu[i] / max(len(mine), 1) * 1e6:.0f} us"
-            + ("  (also served the mutations)" if i == 0 else "")
+            f"  replica 1 (every subscriber): server CPU per delivery "
+            f"{cpu[1] / max(delivered, 1) * 1e6:.0f} us; replica 0 served the mutations"
         )
+    else:
+        for i, mine in enumerate(per_replica):
+            lines.append(
+                f"  replica {i}: p50 {percentile(mine, 50):.1f}  p99 {percentile(mine, 99):.1f}"
+                f"  server CPU per delivery {cpu[i] / max(len(mine), 1) * 1e6:.0f} us"
+                + ("  (also served the mutations)" if i == 0 else "")
+            )
     lines += [
         f"mutation round trip (ms): p50 {percentile(mutate_times, 50) * 1000:.0f}",
         f"memory per idle subscription: {growth / args.subscribers / 1024:.1f} KiB "
         f"(replicas' RSS {sum(rss_before) / 2**20:.0f} -> {sum(rss_after) / 2**20:.0f} MiB)",
     ]
-    lines.append(f"Redis subscriptions on the run's channel: {numsub} (2 replicas)")
+    replicas = "1 replica with subscribers" if args.saturate else "2 replicas"
+    lines.append(f"Redis subscriptions on the run's channel: {numsub} ({replicas})")
     print("\n".join(lines), flush=True)
     if args.json:
         figures = {
@@ -333,9 +365,15 @@ def report(
             "out_of_order": disordered,
             # Deliveries per CPU-second of the replicas (both cores' work, the mutations'
             # included): what one core sustains when delivery is CPU-bound.
-            "deliveries_per_core_s": round(len(latencies) / max(sum(cpu), 1e-9)),
+            # Deliveries per CPU-second of the replicas that deliver: with --saturate, replica
+            # 1 alone (it serves nothing else); otherwise both (replica 0's mutations count).
+            "deliveries_per_core_s": round(
+                len(latencies) / max(cpu[1] if args.saturate else sum(cpu), 1e-9)
+            ),
+            "saturate": args.saturate,
             "mem_per_subscription_kib": round(growth / args.subscribers / 1024, 2),
-            "redis_numsub_per_replica": numsub / 2,
+            # Replicas with subscribers (one with --saturate).
+            "redis_numsub_per_replica": numsub / (1 if args.saturate else 2),
         }
         print(json.dumps(figures), flush=True)
 
@@ -352,6 +390,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=40)
     parser.add_argument("--gap", type=float, default=0.25, help="seconds between mutations")
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    parser.add_argument(
+        "--saturate",
+        action="store_true",
+        help="every subscriber on one replica, mutations back to back through the other",
+    )
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     asyncio.run(run_coordinator(parser.parse_args()))
