@@ -23,7 +23,7 @@ from tests.perf.harness import ROOT
 from tests.support.moto_server import MotoServer
 
 
-def fanout(subscribers: int, events: int, gap: float) -> dict[str, Any]:
+def fanout(subscribers: int, events: int, gap: float, *extra: str) -> dict[str, Any]:
     """tests/perf/fanout.py in a subprocess (it runs its own replicas, Redis and clients)."""
     cmd = [
         sys.executable,
@@ -36,6 +36,7 @@ def fanout(subscribers: int, events: int, gap: float) -> dict[str, Any]:
         "--gap",
         str(gap),
         "--json",
+        *extra,
     ]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     sys.stderr.write(out.stdout[-3000:])
@@ -67,16 +68,26 @@ async def main(quick: bool) -> dict[str, Any]:
     results["fanout_p99_ms_1000"] = f1000.get("p99_ms")
     results["fanout_lost"] = f1000.get("lost")
     results["fanout_duplicated"] = f1000.get("duplicated")
-    results["deliveries_per_core_s"] = f1000.get("deliveries_per_core_s")
-    results["mem_per_subscription_kib"] = f1000.get("mem_per_subscription_kib")
     results["redis_subscriptions_per_replica"] = f1000.get("redis_numsub_per_replica")
+    results["deliveries_per_core_s_1000_both_replicas"] = f1000.get("deliveries_per_core_s")
+    # Saturation: 5,000 subscriptions on one replica, commits back to back on the other.
+    sat = await asyncio.to_thread(fanout, 5000, 20 if quick else 60, 0.0, "--saturate")
+    print(f"fanout 5000 saturated on one replica: {sat}", flush=True)
+    results["deliveries_per_core_s"] = sat.get("deliveries_per_core_s")
+    results["fanout_lost"] = (results["fanout_lost"] or 0) + (sat.get("lost") or 0)
+    results["mem_per_subscription_kib"] = sat.get("mem_per_subscription_kib")
+    results["mem_measured_at_subscriptions"] = 5000
     if not quick:
         f5000 = await asyncio.to_thread(fanout, 5000, 60, 0.5)
         print(f"fanout 5000: {f5000}", flush=True)
         results["fanout_p99_ms_5000"] = f5000.get("p99_ms")
         results["fanout_p50_ms_5000"] = f5000.get("p50_ms")
         results["fanout_lost"] = (results["fanout_lost"] or 0) + (f5000.get("lost") or 0)
-        results["deliveries_per_core_s_5000"] = f5000.get("deliveries_per_core_s")
+        idle = await asyncio.to_thread(fanout, 10_000, 3, 0.5)
+        print(f"fanout 10000 (memory): {idle}", flush=True)
+        results["mem_per_subscription_kib"] = idle.get("mem_per_subscription_kib")
+        results["mem_measured_at_subscriptions"] = 10_000
+        results["fanout_lost"] = (results["fanout_lost"] or 0) + (idle.get("lost") or 0)
     return results
 
 
