@@ -23,7 +23,9 @@ from graphql import (
     execute,
     get_operation_ast,
 )
+from graphql.execution.executor_throwing_on_incremental import ExecutorThrowingOnIncremental
 from strawberry.execution import optimized_is_awaitable
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graphql_api.context import Context
 from graphql_api.errors import ErrorCode
@@ -110,12 +112,21 @@ class FastResult:
     operation_type: str
 
 
+class _PlainExecutor(ExecutorThrowingOnIncremental):
+    """graphql-core's executor without the incremental-delivery state it builds for every
+    operation (this schema has no @defer or @stream), resolving with Strawberry's info as
+    Strawberry's own execution context does."""
+
+    build_resolve_info = StrawberryGraphQLCoreExecutionContext.build_resolve_info
+    operation_extensions: dict[str, Any] | None = None
+
+
 class FastPath:
     """Runs plain operations on graphql-core with the schema's cached documents."""
 
     def __init__(self, schema: Any, cache: DocumentCache) -> None:
         self._schema = schema._schema
-        self._executor = schema.execution_context_class
+        self._executor = _PlainExecutor
         self._cache = cache
 
     def prepare(self, request: PlainRequest) -> tuple[Any, list[GraphQLError]] | None:
@@ -137,9 +148,6 @@ class FastPath:
     async def execute(self, document: Any, request: PlainRequest, ctx: Context) -> FastResult:
         operation = get_operation_ast(document, request.operation_name)
         assert operation is not None
-        kwargs: dict[str, Any] = {}
-        if self._executor is not None:
-            kwargs["executor_class"] = self._executor
         result = execute(
             self._schema,
             document,
@@ -147,7 +155,7 @@ class FastPath:
             variable_values=request.variables,
             operation_name=request.operation_name,
             is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
-            **kwargs,
+            executor_class=self._executor,
         )
         if optimized_is_awaitable(result):
             result = await result  # type: ignore[misc]
