@@ -103,9 +103,9 @@ class Context:
         return list(await self.loader.load_many([as_item_key(k) for k in key_list]))
 
     def forget_all(self) -> None:
-        """Drop every cached item (creates no loader when none was used)."""
-        if self._loader is not None:
-            self._loader.clear_all()
+        """Drop every cached item, and the loader itself (the next load makes a new one): an
+        idle subscription keeps none of it."""
+        self._loader = None
 
     def forget(self, key: keys.Key) -> None:
         """Drop a cached item after this request changed it."""
