@@ -114,7 +114,8 @@ class _LiveMixin:
     view: Any
     context: Context
     live: LiveConnection
-    _admitted = False
+    # The supervisor that admitted the connection (it is told when the connection ends).
+    _admitted_by: ConnectionSupervisor | None = None
 
     def _open_live(self) -> None:
         self.live = LiveConnection(self._close_connection)
@@ -124,19 +125,20 @@ class _LiveMixin:
 
     async def _close_live(self) -> None:
         OPEN_WEBSOCKETS.dec()
-        if self._admitted:
-            await self._supervisor().leave(self)
-        await self.live.finished()
-
-    def _supervisor(self) -> ConnectionSupervisor:
-        supervisor: ConnectionSupervisor = self.view.resources.extras["connections"]
-        return supervisor
+        try:
+            await self.live.finished()
+        finally:
+            if self._admitted_by is not None:
+                await self._admitted_by.leave(self)
 
     async def _admit(self) -> bool:
         """After authentication: a place under the user's connection limit."""
         principal = self.context.require_principal()
-        self._admitted = await self._supervisor().admit(self, principal.rate_key)
-        return self._admitted
+        supervisor: ConnectionSupervisor = self.view.resources.extras["connections"]
+        if not await supervisor.admit(self, principal.rate_key):
+            return False
+        self._admitted_by = supervisor
+        return True
 
     async def _rate_refusal(self) -> dict[str, object] | None:
         """The error of an operation refused by the caller's rate limit (None: go ahead)."""
