@@ -12,6 +12,7 @@ from tests.checklists.helpers import (
     published_checklist,
 )
 from tests.support.factories import create_org
+from tests.support.graphql import all_pages
 
 SNAPSHOTS = """
 query($id: ID!, $first: Int, $after: String) {
@@ -24,32 +25,16 @@ query($id: ID!, $first: Int, $after: String) {
 }"""
 
 
-async def _pages(client, query, variables, path, first):
-    """Every node of a connection, following endCursor `first` at a time."""
-    seen, after, calls = [], None, 0
-    while True:
-        data = await client.data(query, {**variables, "first": first, "after": after})
-        conn = data
-        for key in path:
-            conn = conn[key]
-        assert len(conn["nodes"]) <= first
-        seen += conn["nodes"]
-        calls += 1
-        if not conn["pageInfo"]["hasNextPage"]:
-            return seen, calls
-        after = conn["pageInfo"]["endCursor"]
-
-
 async def test_organization_checklists_page_through_everything(client_for):
     org = await create_org(client_for, roles=["VIEWER"])
     owner = org.clients["OWNER"]
     made = {(await create_checklist(owner, org.id, f"C{i}", items=[]))["id"] for i in range(5)}
     viewer = org.clients["VIEWER"]
     path = ["organization", "checklists"]
-    seen, calls = await _pages(viewer, ORG_CHECKLISTS, {"id": org.id}, path, 2)
+    seen, calls = await all_pages(viewer, ORG_CHECKLISTS, {"id": org.id}, path, 2)
     assert {c["id"] for c in seen} == made
     assert (len(seen), calls) == (5, 3)
-    seen, calls = await _pages(viewer, ORG_CHECKLISTS, {"id": org.id}, path, 5)
+    seen, calls = await all_pages(viewer, ORG_CHECKLISTS, {"id": org.id}, path, 5)
     assert (len(seen), calls) == (5, 1)
 
 
@@ -64,7 +49,7 @@ async def test_snapshots_page_newest_first(client_for):
             {"i": {"id": checklist["id"], "expectedVersion": version, "title": title}},
         )
         version = data["updateChecklist"]["version"]
-    seen, calls = await _pages(
+    seen, calls = await all_pages(
         owner, SNAPSHOTS, {"id": checklist["id"]}, ["checklist", "snapshots"], 2
     )
     assert [s["version"] for s in seen] == [3, 2, 1]

@@ -60,3 +60,27 @@ class GraphQLClient:
         assert body.get("errors"), f"expected an error, got {body}"
         code: str = body["errors"][0]["extensions"]["code"]
         return code
+
+
+async def all_pages(
+    client: GraphQLClient,
+    query: str,
+    variables: dict[str, Any],
+    path: list[str],
+    first: int,
+) -> tuple[list[Any], int]:
+    """Every node of a connection (at `path` in the data), following endCursor `first` at a
+    time; and how many requests that took."""
+    seen: list[Any] = []
+    after: str | None = None
+    calls = 0
+    while True:
+        conn: Any = await client.data(query, {**variables, "first": first, "after": after})
+        for key in path:
+            conn = conn[key]
+        assert len(conn["nodes"]) <= first
+        seen += conn["nodes"]
+        calls += 1
+        if not conn["pageInfo"]["hasNextPage"]:
+            return seen, calls
+        after = conn["pageInfo"]["endCursor"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.factories import add_member, create_org
+from tests.support.graphql import all_pages
 from tests.teams.helpers import (
     NODE,
     ORG_TEAMS,
@@ -16,28 +17,12 @@ from tests.teams.helpers import (
 )
 
 
-async def _pages(client, query, variables, path, first):
-    """Every node of a connection, following endCursor `first` at a time."""
-    seen, after, calls = [], None, 0
-    while True:
-        data = await client.data(query, {**variables, "first": first, "after": after})
-        conn = data
-        for key in path:
-            conn = conn[key]
-        assert len(conn["nodes"]) <= first
-        seen += conn["nodes"]
-        calls += 1
-        if not conn["pageInfo"]["hasNextPage"]:
-            return seen, calls
-        after = conn["pageInfo"]["endCursor"]
-
-
 async def test_organization_teams_pages_through_every_team(client_for):
     org = await create_org(client_for, roles=["VIEWER"])
     owner = org.clients["OWNER"]
     created = {(await create_team(owner, org.id, f"T{i}"))["id"] for i in range(5)}
     viewer = org.clients["VIEWER"]
-    seen, calls = await _pages(viewer, ORG_TEAMS, {"id": org.id}, ["organization", "teams"], 2)
+    seen, calls = await all_pages(viewer, ORG_TEAMS, {"id": org.id}, ["organization", "teams"], 2)
     assert {t["id"] for t in seen} == created
     assert len(seen) == 5
     assert calls == 3
@@ -52,7 +37,7 @@ async def test_team_members_page_through_every_member(client_for):
     team = await create_team(owner, org.id)
     for role in org.clients:
         await add_to_team(owner, team["id"], member_id_of(org.id, org.clients[role]))
-    seen, calls = await _pages(owner, TEAM_MEMBERS, {"id": team["id"]}, ["team", "members"], 2)
+    seen, calls = await all_pages(owner, TEAM_MEMBERS, {"id": team["id"]}, ["team", "members"], 2)
     assert sorted(m["userId"] for m in seen) == sorted(c.sub for c in org.clients.values())
     assert calls == 3
 
